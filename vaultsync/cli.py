@@ -1,0 +1,258 @@
+"""The command line: the only module that imports typer. Parse, call, map errors to exit codes."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec
+
+import typer
+
+from vaultsync.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, VaultsyncError
+
+app = typer.Typer(
+    name="vaultsync",
+    help="Keep AI-agent memory files safe: validated, timestamped git history you can restore.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+P = ParamSpec("P")
+
+VaultOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--vault",
+        help="The vault folder (default: $VAULTSYNC_VAULT, else the user data dir).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+WaitOpt = Annotated[
+    float,
+    typer.Option("--wait", metavar="SECONDS", help="Wait this long for another vaultsync's lock."),
+]
+
+
+def vault_path(option: Path | None) -> Path:
+    if option is not None:
+        return Path(os.path.abspath(os.path.expanduser(option)))
+    if env := os.environ.get("VAULTSYNC_VAULT"):
+        return Path(os.path.abspath(os.path.expanduser(env)))
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vaultsync")) / "vault"
+
+
+def handled(fn: Callable[P, int]) -> Callable[P, None]:
+    """Run a command: expected failures become one message and their exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            code = fn(*args, **kwargs)
+        except VaultsyncError as exc:
+            print(f"vaultsync: error: {exc}", file=sys.stderr)
+            code = exc.exit_code
+        except KeyboardInterrupt:
+            print("vaultsync: interrupted", file=sys.stderr)
+            code = EXIT_INTERRUPTED
+        except Exception:
+            code = _crash()
+        raise typer.Exit(code)
+
+    return wrapper
+
+
+def _crash() -> int:
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="vaultsync-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as f:
+        traceback.print_exc(file=f)
+    kind = sys.exc_info()[0]
+    name = kind.__name__ if kind else "error"
+    print(f"vaultsync: internal error ({name}); the traceback is in {path}", file=sys.stderr)
+    print("  please report it with that file", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+@app.command()
+@handled
+def init(
+    vault: VaultOpt = None,
+    remote: Annotated[str | None, typer.Option(help="URL of a remote to push to.")] = None,
+    quiet: QuietOpt = False,
+) -> int:
+    """Create the vault (git repository, vaultsync.toml, .gitignore); safe to run again.
+
+    Example: vaultsync init --vault ~/memory-vault
+    """
+    from vaultsync.commands import init as cmd
+
+    return cmd.run(vault_path(vault), remote=remote, quiet=quiet)
+
+
+@app.command()
+@handled
+def track(
+    path: Annotated[Path, typer.Argument(help="A folder or a single file to keep safe.")],
+    vault: VaultOpt = None,
+    name: Annotated[
+        str | None, typer.Option(help="The source's name (its folder in the vault).")
+    ] = None,
+    include: Annotated[
+        list[str] | None, typer.Option(help="Glob of files to keep (repeatable).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Glob of files to leave out (repeatable).")
+    ] = None,
+    schema: Annotated[
+        str, typer.Option(help="auto, none, a schema name or a schema path in the vault.")
+    ] = "auto",
+    any_host: Annotated[
+        bool, typer.Option("--any-host", help="Sync this source on every machine.")
+    ] = False,
+    wait: WaitOpt = 0.0,
+    quiet: QuietOpt = False,
+) -> int:
+    """Add a source: a folder (with include/exclude globs) or a single file.
+
+    Example: vaultsync track ~/.claude --include '**/*.json' --exclude 'cache/**'
+    """
+    from vaultsync.commands import track as cmd
+
+    return cmd.track(
+        vault_path(vault),
+        path,
+        name,
+        include or [],
+        exclude or [],
+        schema,
+        any_host,
+        wait_s=wait,
+        quiet=quiet,
+    )
+
+
+@app.command()
+@handled
+def untrack(
+    name: Annotated[str, typer.Argument(help="The source's name.")],
+    vault: VaultOpt = None,
+    wait: WaitOpt = 0.0,
+    quiet: QuietOpt = False,
+) -> int:
+    """Stop tracking a source; its history stays in the vault.
+
+    Example: vaultsync untrack claude
+    """
+    from vaultsync.commands import track as cmd
+
+    return cmd.untrack(vault_path(vault), name, wait_s=wait, quiet=quiet)
+
+
+@app.command()
+@handled
+def adopt(
+    names: Annotated[list[str], typer.Argument(help="Source names.")],
+    vault: VaultOpt = None,
+    wait: WaitOpt = 0.0,
+    quiet: QuietOpt = False,
+) -> int:
+    """Bind sources to this machine (after moving to a new one, or a hostname change).
+
+    Example: vaultsync adopt claude mem0
+    """
+    from vaultsync.commands import track as cmd
+
+    return cmd.adopt(vault_path(vault), names, wait_s=wait, quiet=quiet)
+
+
+@app.command()
+@handled
+def sync(
+    vault: VaultOpt = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Sync only this source (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be committed.")
+    ] = False,
+    allow_delete: Annotated[
+        bool, typer.Option("--allow-delete", help="Commit mass deletions.")
+    ] = False,
+    no_push: Annotated[bool, typer.Option("--no-push", help="Do not push this time.")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Hash every file instead of trusting stat.")
+    ] = False,
+    wait: WaitOpt = 0.0,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Copy what changed into the vault as one timestamped commit.
+
+    Example: vaultsync sync --quiet   (the line to put in cron)
+    """
+    from vaultsync.commands import sync as cmd
+
+    opts = cmd.Options(source or [], dry_run, allow_delete, full, wait, json_out, quiet)
+    return cmd.run(vault_path(vault), opts)
+
+
+@app.command()
+@handled
+def status(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = False) -> int:
+    """Show pending changes, rejected files, the last sync, HEAD and unpushed commits.
+
+    Example: vaultsync status --json
+    """
+    from vaultsync.commands import status as cmd
+
+    return cmd.run(vault_path(vault), json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Files to check.")],
+    schema: Annotated[str, typer.Option(help="auto, or a schema name or path.")] = "auto",
+    vault: VaultOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Check files against the memory schemas (used by git hooks and pre-commit).
+
+    Example: vaultsync validate ~/.claude/memory.jsonl --schema mcp-knowledge-graph
+    """
+    from vaultsync.commands import validate as cmd
+
+    return cmd.run(files, schema, json_out=json_out, quiet=quiet)
+
+
+@app.command("schemas")
+@handled
+def list_schemas(vault: VaultOpt = None, json_out: JsonOpt = False) -> int:
+    """List the shipped JSON Schemas.
+
+    Example: vaultsync schemas
+    """
+    from vaultsync.commands import schemas as cmd
+
+    return cmd.run(json_out=json_out)
+
+
+def run() -> int:
+    try:
+        app()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0

@@ -1,0 +1,67 @@
+"""`vaultsync init`: create the vault (idempotent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vaultsync import config
+from vaultsync.errors import EXIT_OK, UsageError
+from vaultsync.gitvault import GitVault, Ident
+
+GITIGNORE = ".last_sync\n.vaultsync/\n"
+
+
+def run(vault: Path, remote: str | None = None, quiet: bool = False) -> int:
+    if remote is not None:
+        check_remote_url(remote)
+    gv = GitVault(vault)
+    created = not gv.is_repo()
+    if created:
+        if vault.exists() and any(vault.iterdir()):
+            raise UsageError(
+                f"{vault} exists and is not empty", hint="choose an empty folder for the vault"
+            )
+        gv = GitVault.init(vault, "main")
+    else:
+        gv.apply_settings()  # re-running init repairs the durability settings
+    wrote = _write_missing(vault)
+    if remote is not None:
+        gv.add_remote("origin", remote)
+        config.set_remote(vault, "origin")
+        wrote.append(config.CONFIG_NAME)
+    if wrote:
+        _commit(gv, wrote, "initialise vault" if created else "update vault settings")
+    if not quiet:
+        verb = "created" if created else "vault already exists:"
+        print(f"{verb} {vault}")
+        if created:
+            print("next: vaultsync track PATH   (then: vaultsync sync)")
+    return EXIT_OK
+
+
+def check_remote_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    if "://" in url and urlsplit(url).password:
+        raise UsageError(
+            "the remote URL holds a password; vaultsync never stores credentials",
+            hint="use an ssh key or a git credential helper, and a URL without the password",
+        )
+
+
+def _write_missing(vault: Path) -> list[str]:
+    from vaultsync.fsutil import atomic_write
+
+    wrote = []
+    for name, text in ((config.CONFIG_NAME, config.CONFIG_TEMPLATE), (".gitignore", GITIGNORE)):
+        path = vault / name
+        if not path.exists():
+            atomic_write(path, text.encode(), mode=0o644)
+            wrote.append(name)
+    return wrote
+
+
+def _commit(gv: GitVault, names: list[str], what: str) -> None:
+    host = config.this_host()
+    files = [(n, (gv.root / n).read_bytes()) for n in names]
+    gv.commit_files(files, f"vaultsync: {what}\n\nVaultsync-Host: {host}\n", Ident.for_host(host))

@@ -1,0 +1,60 @@
+"""`vaultsync status`: pending changes, rejected files, last sync, HEAD, unpushed commits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from vaultsync import config
+from vaultsync.commands.sync import Options, load_state, plan, selected_sources
+from vaultsync.errors import EXIT_OK
+from vaultsync.gitvault import GitVault
+
+
+def collect(vault: Path) -> dict[str, Any]:
+    cfg = config.load(vault)
+    sources = selected_sources(cfg, (), config.this_host())
+    gv = GitVault(vault)
+    head = gv.head()
+    st = load_state(vault, gv, head)
+    p = plan(vault, cfg, sources, gv, st, Options(dry_run=True, quiet=True))
+    return {
+        "vault": str(vault),
+        "head": head,
+        "last_sync": st.last_run,
+        "pending": {k: p.of_kind(k) for k in ("added", "modified", "deleted")},
+        "rejected": [{"path": vp, "reason": r.reason} for vp, r in sorted(p.rejected.items())],
+        "unavailable": p.unavailable,
+        "held": p.held,
+        "unpushed": gv.unpushed(cfg.remote, cfg.branch) if cfg.remote else None,
+    }
+
+
+def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
+    doc = collect(vault)
+    if json_out:
+        print(json.dumps(doc, indent=2))
+    elif not quiet:
+        print(render(doc))
+    return EXIT_OK
+
+
+def render(doc: dict[str, Any]) -> str:
+    head = (doc["head"] or "(no commits)")[:10]
+    lines = [
+        f"vault:     {doc['vault']}",
+        f"HEAD:      {head}",
+        f"last sync: {doc['last_sync'] or 'never'}",
+    ]
+    if doc["unpushed"] is not None:
+        lines.append(f"unpushed:  {doc['unpushed']} commit(s)")
+    pending = doc["pending"]
+    total = sum(len(v) for v in pending.values())
+    lines.append(f"pending:   {total} file(s)" if total else "pending:   nothing")
+    for kind in ("added", "modified", "deleted"):
+        lines += [f"  {kind:<9}{vp}" for vp in pending[kind]]
+    for r in doc["rejected"]:
+        lines.append(f"rejected:  {r['path']}: {r['reason']}")
+    lines += [f"warning:   {m}" for m in doc["unavailable"] + doc["held"]]
+    return "\n".join(lines)

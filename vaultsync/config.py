@@ -1,0 +1,223 @@
+"""vaultsync.toml -> typed objects; track/untrack/adopt edit it keeping the user's layout."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vaultsync import schemas
+from vaultsync.errors import ConfigError, UsageError, VaultNotFound
+from vaultsync.fsutil import atomic_write
+
+CONFIG_NAME = "vaultsync.toml"
+DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl")
+NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\Z")
+_DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*\Z")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+CONFIG_TEMPLATE = """\
+# vaultsync configuration: committed with the vault, so a clone knows its sources.
+# Reference: vaultsync --help, and the README.
+
+[vault]
+branch = "main"
+secrets = "block"          # block | warn | off
+max_delete = 0.5           # a sync may delete at most this share of a source's files
+push_timeout = "60s"
+"""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    path: str  # as written in the config: may start with ~
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = ()
+    schema: str | Mapping[str, str] = "auto"
+    host: str | None = None
+
+    @property
+    def root(self) -> Path:
+        return Path(os.path.expanduser(self.path))
+
+    def on_this_host(self, host: str) -> bool:
+        return self.host is None or self.host == host
+
+
+@dataclass(frozen=True)
+class Config:
+    branch: str = "main"
+    remote: str | None = None
+    secrets: str = "block"
+    max_delete: float = 0.5
+    push_timeout_s: float = 60.0
+    notify: str | None = None
+    notify_cooldown_s: float = 3600.0
+    metrics_dir: str | None = None
+    sources: tuple[Source, ...] = field(default_factory=tuple)
+
+    def source(self, name: str) -> Source:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise UsageError(f"no source named {name!r} (sources: {known})")
+
+
+def this_host() -> str:
+    """The machine's name for `host` binding: $VAULTSYNC_HOST, else the hostname."""
+    return os.environ.get("VAULTSYNC_HOST") or socket.gethostname()
+
+
+def parse_duration(text: str, key: str) -> float:
+    m = _DURATION_RE.match(text)
+    if not m:
+        raise ConfigError(
+            f"{CONFIG_NAME}: {key}: {text!r} is not a duration like '60s', '15m', '1h'"
+        )
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def load(vault: Path) -> Config:
+    path = vault / CONFIG_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise VaultNotFound(
+            f"no vault at {vault} ({CONFIG_NAME} is missing)",
+            hint="create one with `vaultsync init`, or point --vault / $VAULTSYNC_VAULT at it",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    schemas.check_config(doc)
+    return from_dict(doc)
+
+
+def from_dict(doc: Mapping[str, Any]) -> Config:
+    v = doc.get("vault", {})
+    sources = tuple(_source(s) for s in doc.get("sources", []))
+    names = [s.name for s in sources]
+    if dup := {n for n in names if names.count(n) > 1}:
+        raise ConfigError(f"{CONFIG_NAME}: sources: duplicate name {sorted(dup)[0]!r}")
+    return Config(
+        branch=v.get("branch", "main"),
+        remote=v.get("remote"),
+        secrets=v.get("secrets", "block"),
+        max_delete=float(v.get("max_delete", 0.5)),
+        push_timeout_s=parse_duration(v.get("push_timeout", "60s"), "vault.push_timeout"),
+        notify=v.get("notify"),
+        notify_cooldown_s=parse_duration(v.get("notify_cooldown", "1h"), "vault.notify_cooldown"),
+        metrics_dir=v.get("metrics_dir"),
+        sources=sources,
+    )
+
+
+def _source(s: Mapping[str, Any]) -> Source:
+    name = s.get("name", "")
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            f"{CONFIG_NAME}: sources: name {name!r} must be letters, digits, '.', '_', '-' "
+            "and must not start with '.'"
+        )
+    if "path" not in s:
+        raise ConfigError(f"{CONFIG_NAME}: sources.{name}: path is missing")
+    return Source(
+        name=name,
+        path=s["path"],
+        include=tuple(s.get("include", DEFAULT_INCLUDE)),
+        exclude=tuple(s.get("exclude", ())),
+        schema=s.get("schema", "auto"),
+        host=s.get("host"),
+    )
+
+
+def display_path(path: Path) -> str:
+    """A path under the user's home as `~/…`, so one vault serves the user on another machine."""
+    home = Path.home()
+    try:
+        return "~/" + path.relative_to(home).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# -- editing: tomlkit keeps the user's comments and layout ------------------------------
+
+
+def _edit(vault: Path) -> Any:
+    import tomlkit
+
+    return tomlkit.parse((vault / CONFIG_NAME).read_text("utf-8"))
+
+
+def _save(vault: Path, doc: Any) -> None:
+    import tomlkit
+
+    text = tomlkit.dumps(doc)
+    from_dict(tomllib.loads(text))  # never write a config we could not load back
+    atomic_write(vault / CONFIG_NAME, text.encode("utf-8"))
+
+
+def add_source(vault: Path, src: Source) -> None:
+    import tomlkit
+
+    doc = _edit(vault)
+    sources = doc.get("sources")
+    if sources is None:
+        sources = tomlkit.aot()
+        doc.add(tomlkit.nl())
+        doc.append("sources", sources)
+    if any(s.get("name") == src.name for s in sources):
+        raise UsageError(
+            f"a source named {src.name!r} exists already", hint="choose another with --name NAME"
+        )
+    table = tomlkit.table()
+    table["name"] = src.name
+    table["path"] = src.path
+    if src.include != DEFAULT_INCLUDE:
+        table["include"] = list(src.include)
+    if src.exclude:
+        table["exclude"] = list(src.exclude)
+    if src.schema != "auto":
+        table["schema"] = src.schema
+    if src.host is not None:
+        table["host"] = src.host
+    sources.append(table)
+    _save(vault, doc)
+
+
+def remove_source(vault: Path, name: str) -> None:
+    doc = _edit(vault)
+    sources = doc.get("sources") or []
+    keep = [i for i, s in enumerate(sources) if s.get("name") == name]
+    if not keep:
+        raise UsageError(f"no source named {name!r}")
+    del sources[keep[0]]
+    if not sources:
+        del doc["sources"]
+    _save(vault, doc)
+
+
+def set_host(vault: Path, names: list[str], host: str) -> None:
+    doc = _edit(vault)
+    by_name = {s.get("name"): s for s in doc.get("sources") or []}
+    if missing := [n for n in names if n not in by_name]:
+        raise UsageError(f"no source named {missing[0]!r}")
+    for n in names:
+        by_name[n]["host"] = host
+    _save(vault, doc)
+
+
+def set_remote(vault: Path, remote: str) -> None:
+    doc = _edit(vault)
+    doc["vault"]["remote"] = remote
+    _save(vault, doc)
