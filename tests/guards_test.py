@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Env
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from vaultsync.fsutil import VaultLock
+VaultLock(Path(sys.argv[1])).acquire()
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+HOLD_OPEN = """
+import sys, time
+f = open(sys.argv[1], "a")
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold(env: Env, script: str, path: Path, seconds: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(path), str(seconds)],
+        env=env.env,
+        cwd=env.root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    return proc
+
+
+def test_a_second_sync_exits_3_naming_the_holder(synced: Env) -> None:
+    holder = hold(synced, HOLD_LOCK, synced.vault / ".vaultsync" / "lock", 30)
+    try:
+        err = synced.vs("sync", code=3).stderr
+        assert f"another vaultsync (pid {holder.pid}) is syncing this vault" in err
+        assert "--wait" in err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_wait_outlasts_a_short_holder(synced: Env) -> None:
+    holder = hold(synced, HOLD_LOCK, synced.vault / ".vaultsync" / "lock", 1)
+    try:
+        synced.vs("sync", "--wait", "30")
+    finally:
+        holder.wait()
+
+
+def test_a_killed_syncs_lock_never_blocks_the_next_run(synced: Env) -> None:
+    holder = hold(synced, HOLD_LOCK, synced.vault / ".vaultsync" / "lock", 60)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert (synced.vault / ".vaultsync" / "lock").exists()
+    (synced.home / "mem" / "a.json").write_text("{}")
+    assert "committed" in synced.vs("sync").stdout
+
+
+def test_a_sync_killed_mid_run_loses_nothing(synced: Env) -> None:
+    mem = synced.home / "mem" / "bulk"
+    mem.mkdir()
+    for i in range(3000):
+        (mem / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "x" * 200}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vaultsync", "sync"],
+        env=synced.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    synced.vs("sync", "--wait", "10")
+    files = synced.head_files()
+    assert all(f"mem/bulk/{i}.json" in files for i in range(3000))
+    assert synced.git("fsck", "--no-progress") == ""
+    assert synced.git("status", "--porcelain") == ""
+
+
+def test_stale_index_lock_is_removed(synced: Env) -> None:
+    (synced.vault / ".git" / "index.lock").write_text("")
+    (synced.home / "mem" / "a.json").write_text("{}")
+    synced.vs("sync")
+    assert not (synced.vault / ".git" / "index.lock").exists()
+    assert synced.git("status", "--porcelain") == ""
+
+
+def test_index_lock_held_by_a_live_process_is_left_alone(synced: Env) -> None:
+    lock = synced.vault / ".git" / "index.lock"
+    holder = hold(synced, HOLD_OPEN, lock, 60)
+    try:
+        (synced.home / "mem" / "a.json").write_text("{}")
+        err = synced.vs("sync", code=None).stderr
+        assert f"is held by a running process (pid {holder.pid})" in err
+        assert lock.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_unavailable_source_deletes_nothing(synced: Env) -> None:
+    before = synced.head_files()
+    (synced.home / "mem").rename(synced.home / "unmounted")
+    proc = synced.vs("sync", "--json", code=1)
+    doc = json.loads(proc.stdout)
+    assert doc["deleted"] == [] and doc["commit"] is None
+    assert "source 'mem' is unavailable" in doc["unavailable"][0]
+    assert "nothing of it was deleted" in proc.stderr
+    assert synced.head_files() == before
+
+
+def test_mass_deletion_is_held_but_other_changes_go_in(env: Env) -> None:
+    mem = env.home / "many"
+    mem.mkdir()
+    for i in range(10):
+        (mem / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "c"}))
+    env.vs("init")
+    env.vs("track", str(mem))
+    env.vs("sync")
+    for i in range(6):
+        (mem / f"{i}.json").unlink()
+    (mem / "9.json").write_text('{"id": "9", "content": "edited"}')
+    proc = env.vs("sync", "--json", code=1)
+    doc = json.loads(proc.stdout)
+    assert doc["deleted"] == [] and doc["modified"] == ["many/9.json"]
+    assert "6 of 10 files were deleted" in doc["held"][0]
+    assert "--allow-delete" in proc.stderr
+    assert "many/0.json" in env.head_files()
+    # Still held next time, until allowed.
+    env.vs("sync", code=1)
+    doc = json.loads(env.vs("sync", "--allow-delete", "--json").stdout)
+    assert len(doc["deleted"]) == 6
+    assert "many/0.json" not in env.head_files()
+
+
+def test_few_deletions_are_not_held(env: Env) -> None:
+    mem = env.home / "few"
+    mem.mkdir()
+    for i in range(4):
+        (mem / f"{i}.json").write_text("{}")
+    env.vs("init")
+    env.vs("track", str(mem))
+    env.vs("sync")
+    for i in range(4):
+        (mem / f"{i}.json").unlink()  # all of them, but fewer than 5
+    assert len(json.loads(env.vs("sync", "--json").stdout)["deleted"]) == 4
+
+
+def test_unreadable_file_is_reported_and_the_rest_syncs(synced: Env) -> None:
+    secret = synced.home / "mem" / "locked.json"
+    secret.write_text('{"id": "l", "content": "private"}')
+    secret.chmod(0)
+    (synced.home / "mem" / "open.json").write_text("{}")
+    prefix: tuple[str, ...] = ()
+    if os.geteuid() == 0:
+        # Root reads anything; without these capabilities it obeys the mode bits.
+        assert shutil.which("setpriv"), "setpriv (util-linux) is needed to test this as root"
+        prefix = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+    doc = json.loads(synced.vs("sync", "--json", code=1, prefix=prefix).stdout)
+    assert doc["added"] == ["mem/open.json"]
+    assert doc["rejected"] == [
+        {"path": "mem/locked.json", "reason": "permission denied (check the file's owner and mode)"}
+    ]
+
+
+def test_fifo_is_skipped_with_a_warning(synced: Env) -> None:
+    os.mkfifo(synced.home / "mem" / "pipe.json")
+    (synced.home / "mem" / "a.json").write_text("{}")
+    proc = synced.vs("sync", "--json")
+    assert json.loads(proc.stdout)["added"] == ["mem/a.json"]
+    assert "pipe.json: not a regular file" in proc.stderr
+
+
+def test_symlinks_are_followed_only_inside_the_source(synced: Env) -> None:
+    outside = synced.root / "outside.json"
+    outside.write_text('{"id": "o", "content": "not mine to copy"}')
+    mem = synced.home / "mem"
+    (mem / "out.json").symlink_to(outside)
+    (mem / "in.json").symlink_to(mem / "mcp" / "memory.jsonl")
+    (mem / "loop").symlink_to(mem)  # a folder loop must not hang the scan
+    proc = synced.vs("sync", "--json")
+    doc = json.loads(proc.stdout)
+    assert doc["added"] == ["mem/in.json"]
+    assert "out.json: symlink points outside the source" in proc.stderr
+
+
+def test_initial_import_leaves_no_loose_objects(env: Env) -> None:
+    mem = env.home / "bulk"
+    mem.mkdir()
+    for i in range(500):
+        (mem / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "m"}))
+    env.vs("init")
+    env.vs("track", str(mem))
+    env.vs("sync")
+    counts = dict(line.split(": ") for line in env.git("count-objects", "-v").splitlines())
+    # The 500 blobs went into a pack; the few loose objects are init's and track's
+    # (fast-import unpacks imports under fastimport.unpackLimit, 100 objects).
+    assert int(counts["in-pack"]) >= 500
+    assert int(counts["count"]) < 20
+    assert env.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("args", [["sync", "--wait", "x"], ["frobnicate"], ["track"]])
+def test_usage_errors_exit_2(env: Env, args: list[str]) -> None:
+    env.vs(*args, code=2)
