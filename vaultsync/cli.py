@@ -204,7 +204,9 @@ def sync(
     """
     from vaultsync.commands import sync as cmd
 
-    opts = cmd.Options(source or [], dry_run, allow_delete, full, wait, json_out, quiet)
+    opts = cmd.Options(
+        source or [], dry_run, allow_delete, full, wait, json_out, quiet, not no_push
+    )
     return cmd.run(vault_path(vault), opts)
 
 

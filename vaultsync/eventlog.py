@@ -50,5 +50,7 @@ def log_sync(vault: Path, p: Plan, commit: str | None) -> None:
         append(vault, "guard", msg)
     for msg in p.unavailable:
         append(vault, "unavailable", msg)
+    if p.push_error:
+        append(vault, "push-failed", p.push_error)
     for msg in p.skipped:
         append(vault, "skipped", msg)

@@ -244,6 +244,33 @@ class GitVault:
         data = b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths) + b"\0"
         self.run("update-index", "-z", "--add", "--remove", "--stdin", input=data)
 
+    def needs_push(self, remote: str, branch: str) -> bool:
+        """One process: does the remote-tracking ref lag behind HEAD?"""
+        out = self.run("rev-parse", "HEAD", f"refs/remotes/{remote}/{branch}", check=False)
+        shas = out.decode().split()
+        return len(shas) < 2 or shas[0] != shas[1]
+
+    def push(self, remote: str, branch: str, timeout_s: float) -> str | None:
+        """Push HEAD to the remote's branch; returns None on success, else git's reason.
+        Never prompts: from cron a credential prompt would hang until the timeout."""
+        env = git_env()
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+        cmd = ["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"]
+        try:
+            proc = subprocess.run(
+                cmd, cwd=self.root, capture_output=True, env=env, timeout=timeout_s
+            )
+        except subprocess.TimeoutExpired:
+            return f"no answer from {remote!r} within {timeout_s:g} s (push_timeout)"
+        if proc.returncode == 0:
+            # A push to a URL (not a fetch-configured remote) leaves no tracking ref.
+            self.run("update-ref", f"refs/remotes/{remote}/{branch}", "HEAD", check=False)
+            return None
+        return (
+            proc.stderr.decode("utf-8", "replace").strip() or f"git push exited {proc.returncode}"
+        )
+
     def unpushed(self, remote: str, branch: str) -> int:
         """Commits on the branch that the remote-tracking ref does not have."""
         tracking = f"refs/remotes/{remote}/{branch}"

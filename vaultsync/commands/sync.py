@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vaultsync import __version__, config, eventlog, schemas, state
 from vaultsync.config import Config, Source
-from vaultsync.errors import EXIT_OK, EXIT_PARTIAL, UsageError
+from vaultsync.errors import EXIT_OK, EXIT_PARTIAL, EXIT_PUSH_FAILED, UsageError
 from vaultsync.fsutil import atomic_write, vault_lock
 from vaultsync.gitvault import REJECTED_REF, GitVault, Ident, iso_z, utc_now
 from vaultsync.reader import Unreadable, read_snapshot
@@ -43,6 +43,8 @@ class Plan:
     skipped: list[str] = field(default_factory=list)
     scans: list[SourceScan] = field(default_factory=list)
     scanned_ns: int = 0
+    pushed: bool = False
+    push_error: str | None = None
 
     def of_kind(self, kind: str) -> list[str]:
         return sorted(c.vault_path for c in self.changes if c.kind == kind)
@@ -57,6 +59,7 @@ class Options:
     wait_s: float = 0.0
     json_out: bool = False
     quiet: bool = False
+    push: bool = True
 
 
 def selected_sources(cfg: Config, names: Sequence[str], host: str) -> list[Source]:
@@ -286,11 +289,32 @@ def run(vault: Path, opts: Options) -> int:
         st.last_run = iso_z(when)
         st.last_success = st.last_run
         state.save(vault, st)
+        if opts.push:
+            push(gv, cfg, p)
         eventlog.log_sync(vault, p, commit)
     return report(p, commit, opts, started)
 
 
+def push(gv: GitVault, cfg: Config, p: Plan) -> None:
+    """Push whatever the remote lacks: a push that failed last time is retried now."""
+    if not cfg.remote:
+        return
+    if gv.remote_url(cfg.remote) is None:
+        p.push_error = (
+            f"remote {cfg.remote!r} is set in vaultsync.toml but not in git; "
+            f"add it with `git -C {gv.root} remote add {cfg.remote} URL`"
+        )
+        return
+    if not gv.needs_push(cfg.remote, cfg.branch):
+        p.pushed = True
+        return
+    p.push_error = gv.push(cfg.remote, cfg.branch, cfg.push_timeout_s)
+    p.pushed = p.push_error is None
+
+
 def exit_code(p: Plan) -> int:
+    if p.push_error:
+        return EXIT_PUSH_FAILED  # wins over 1: the commit is safe locally, the copy is not
     return EXIT_PARTIAL if (p.rejected or p.held or p.unavailable) else EXIT_OK
 
 
@@ -307,7 +331,7 @@ def report(
         "rejected": [{"path": vp, "reason": r.reason} for vp, r in sorted(p.rejected.items())],
         "unavailable": p.unavailable,
         "held": p.held,
-        "pushed": False,
+        "pushed": p.pushed,
         "dry_run": dry_run,
         "duration_s": round(time.monotonic() - started, 3),
     }
@@ -317,6 +341,11 @@ def report(
         _print_human(p, commit, dry_run)
     for msg in p.held + p.unavailable:
         print(f"warning: {msg}", file=sys.stderr)
+    if p.push_error:
+        print(
+            f"push failed (the commit is kept; the next sync pushes again): {p.push_error}",
+            file=sys.stderr,
+        )
     if not opts.json_out:
         for vp, r in sorted(p.rejected.items()):
             print(f"rejected: {vp}: {r.reason}", file=sys.stderr)
