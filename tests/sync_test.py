@@ -179,3 +179,13 @@ def test_every_command_is_in_the_readme(env: Env) -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     for cmd in ("init", "track", "untrack", "adopt", "sync", "status", "validate", "schemas"):
         assert f"vaultsync {cmd}" in readme, cmd
+
+
+def test_a_hand_edit_of_the_config_goes_in_with_the_next_sync(synced: Env) -> None:
+    cfg = synced.vault / "vaultsync.toml"
+    cfg.write_text(cfg.read_text().replace("max_delete = 0.5", "max_delete = 0.25"))
+    doc = json.loads(synced.vs("sync", "--json").stdout)
+    assert doc["modified"] == ["vaultsync.toml"]
+    assert "max_delete = 0.25" in synced.git("show", "HEAD:vaultsync.toml")
+    assert synced.git("status", "--porcelain") == ""
+    assert "nothing changed" in synced.vs("sync").stdout

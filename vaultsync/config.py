@@ -7,7 +7,7 @@ import re
 import socket
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ class Config:
     notify_cooldown_s: float = 3600.0
     metrics_dir: str | None = None
     sources: tuple[Source, ...] = field(default_factory=tuple)
+    raw: bytes = b""  # the file as read: a hand edit is committed by the next sync
 
     def source(self, name: str) -> Source:
         for src in self.sources:
@@ -100,7 +101,7 @@ def load(vault: Path) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     schemas.check_config(doc)
-    return from_dict(doc)
+    return replace(from_dict(doc), raw=raw)
 
 
 def from_dict(doc: Mapping[str, Any]) -> Config:

@@ -197,6 +197,12 @@ class GitVault:
         out = self.run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", check=False)
         return out.decode().strip() or None
 
+    def blob_at(self, rev: str | None, path: str) -> str | None:
+        if rev is None:
+            return None
+        out = self.run("rev-parse", "-q", "--verify", f"{rev}:{path}", check=False)
+        return out.decode().strip() or None
+
     def tree_blobs(self, rev: str, under: Sequence[str] = ()) -> dict[str, str]:
         """vault path -> blob id of every file in `rev` (below `under`, if given)."""
         out = self.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *under)

@@ -49,6 +49,7 @@ class State:
     rejected: dict[str, Rejection] = field(default_factory=dict)
     last_run: str | None = None
     last_success: str | None = None
+    config_blob: str | None = None
     rebuilt: bool = False
 
     def is_fresh(self, entry: Entry, stat: list[int]) -> bool:
@@ -79,6 +80,7 @@ def load(vault: Path) -> State | None:
             rejected={k: Rejection(**v) for k, v in doc.get("rejected", {}).items()},
             last_run=doc.get("last_run"),
             last_success=doc.get("last_success"),
+            config_blob=doc.get("config_blob"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -91,6 +93,7 @@ def save(vault: Path, state: State) -> None:
         "scanned_ns": state.scanned_ns,
         "last_run": state.last_run,
         "last_success": state.last_success,
+        "config_blob": state.config_blob,
         "rejected": {k: v.to_json() for k, v in sorted(state.rejected.items())},
         "files": state.files,
     }

@@ -15,7 +15,7 @@ from vaultsync.config import Config, Source
 from vaultsync.errors import EXIT_OK, EXIT_PARTIAL, EXIT_PUSH_FAILED, UsageError
 from vaultsync.fsutil import atomic_write, vault_lock
 from vaultsync.gitvault import REJECTED_REF, GitVault, Ident, iso_z, utc_now
-from vaultsync.reader import Unreadable, read_snapshot
+from vaultsync.reader import Unreadable, blob_id, read_snapshot
 from vaultsync.scan import Candidate, SourceScan, scan_source
 from vaultsync.state import Rejection, State
 
@@ -45,6 +45,7 @@ class Plan:
     scanned_ns: int = 0
     pushed: bool = False
     push_error: str | None = None
+    config_blob: str | None = None
 
     def of_kind(self, kind: str) -> list[str]:
         return sorted(c.vault_path for c in self.changes if c.kind == kind)
@@ -119,6 +120,7 @@ def plan(
             )
             continue
         _plan_deletions(p, st, sc, cfg, opts)
+    _plan_config(p, cfg, gv, st)
     candidates = [c for sc in p.scans for c in sc.candidates]
     # New files (or a rebuilt state): the content HEAD already has is no change.
     known = head_blobs(
@@ -127,6 +129,16 @@ def plan(
     for cand in _with_progress(candidates, opts):
         _plan_file(p, cand, st, known, cfg, vault)
     return p
+
+
+def _plan_config(p: Plan, cfg: Config, gv: GitVault, st: State) -> None:
+    """A hand edit of vaultsync.toml goes in with the next sync: a clone must know its sources."""
+    blob = blob_id(cfg.raw)
+    if blob == st.config_blob:
+        return
+    if blob != gv.blob_at(st.head, config.CONFIG_NAME):
+        p.changes.append(Change(config.CONFIG_NAME, "modified", cfg.raw, [], blob))
+    p.config_blob = blob
 
 
 def _plan_deletions(p: Plan, st: State, sc: SourceScan, cfg: Config, opts: Options) -> None:
@@ -256,9 +268,10 @@ def record(st: State, p: Plan, commit: str | None) -> None:
     for c in p.changes:
         if c.kind == "deleted":
             st.files.pop(c.vault_path, None)
-        else:
+        elif c.vault_path != config.CONFIG_NAME:
             st.files[c.vault_path] = [*c.stat, c.blob]
     st.files.update(p.refreshed)
+    st.config_blob = p.config_blob or st.config_blob
     scanned = {sc.source.name for sc in p.scans if sc.available}
     st.rejected = {vp: r for vp, r in st.rejected.items() if vp.partition("/")[0] not in scanned}
     st.rejected.update(p.rejected)
