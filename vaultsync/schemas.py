@@ -1,16 +1,25 @@
-"""Schema registry and validation (JSON and JSON Lines).
+"""Schema registry, auto-detection and validation (JSON and JSON Lines).
 
-Interim version: well-formedness only. The full registry (shipped schemas,
-auto-detection, fast verdicts) replaces it under the validation issue.
+Validating must cost no more than parsing, so the verdict comes from jsonschema_rs
+(each schema compiled once, cached for the process). The pure-Python `jsonschema`
+is used only once a document is known to be invalid: its `best_match` picks the
+one error worth showing. Both are imported inside functions: a sync with nothing
+to check, or a command that only reads its config, must not pay their import time.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, time
 from pathlib import Path
 from typing import Any
+
+from vaultsync.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -28,53 +37,573 @@ class Problem:
 
 @dataclass(frozen=True)
 class Checked:
-    """A document parsed once: `doc` for the semantic diff, `problem` if it was rejected."""
+    """A document parsed once: `doc` for the semantic diff, `problem` if it was rejected.
+
+    `schema` is the schema that was applied ("auto" resolved to a name); `lines` is true
+    when `doc` is the list of a JSON Lines file's values, one per non-blank line.
+    """
 
     doc: Any
     problem: Problem | None
+    schema: str = ""
+    lines: bool = False
+
+
+# Keywords that assert nothing: a schema made only of these accepts every document,
+# so `json` and `jsonl` never load a validator.
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples"})
+_GRAPH_TYPES = ("entity", "relation")
+_WS = re.compile(r"[ \t\n\r]*")  # JSON's whitespace; str.strip() would also eat \u00a0 etc.
 
 
 def is_jsonl(vault_path: str) -> bool:
     return vault_path.endswith((".jsonl", ".ndjson"))
 
 
-def check(data: bytes, vault_path: str, schema: str = "auto", *, vault_root: Path | None = None) -> Checked:
-    """Parse `data` and check it against `schema` ("auto", "none", a shipped name or a vault path)."""
-    if schema == "none":
-        return Checked(None, None)
-    if is_jsonl(vault_path):
-        docs = []
-        for no, line in enumerate(data.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                docs.append(json.loads(line))
-            except ValueError as exc:
-                return Checked(None, Problem("jsonl", f"line {no}", _json_reason(exc)))
-        return Checked(docs, None)
+# --- the registry --------------------------------------------------------------------------
+
+
+def schema_dir() -> Path:
+    """The shipped schemas: in the wheel under vaultsync/_data, in a checkout at the repo root."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / "schemas", here.parent / "schemas"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"vaultsync's schemas are missing (looked in {here / '_data'})")
+
+
+@functools.cache
+def shipped_names() -> tuple[str, ...]:
+    return tuple(
+        sorted(p.name.removesuffix(".schema.json") for p in schema_dir().glob("*.schema.json"))
+    )
+
+
+def shipped() -> list[tuple[str, str]]:
+    """(name, one-line description) of every shipped schema, for `vaultsync schemas`."""
+    out = []
+    for name in shipped_names():
+        document = _shipped(name).document
+        description = document.get("description", "") if isinstance(document, dict) else ""
+        out.append((name, str(description)))
+    return out
+
+
+class _Schema:
+    """One schema: compiled by jsonschema_rs for verdicts, by jsonschema only to explain one."""
+
+    def __init__(self, name: str, document: dict[str, Any] | bool) -> None:
+        self.name = name
+        self.document = document
+        self.trivial = document is True or (
+            isinstance(document, dict) and document.keys() <= _ANNOTATIONS
+        )
+        self._fast: Any = None
+        self._slow: Any = None
+
+    def fast(self) -> Any:
+        if self._fast is None:
+            import jsonschema_rs
+
+            # offline: a cron job must never fetch a `$ref` from the network.
+            self._fast = jsonschema_rs.validator_for(self.document, offline=True)
+        return self._fast
+
+    def slow(self) -> Any:
+        if self._slow is None:
+            from jsonschema import validators
+
+            cls = validators.validator_for(self.document, default=validators.Draft202012Validator)
+            self._slow = cls(self.document)
+        return self._slow
+
+    def is_valid(self, instance: Any) -> bool:
+        if self.trivial:
+            return True
+        try:
+            return bool(self.fast().is_valid(instance))
+        except ValueError:  # a Python value jsonschema_rs cannot convert; parsed JSON never is
+            return bool(self.slow().is_valid(instance))
+
+    def explain(self, instance: Any) -> tuple[str, str]:
+        """(JSON pointer, message) of the most relevant error in an invalid `instance`."""
+        error = self.best_error(instance)
+        if error is None:  # the libraries disagree: trust the verdict, quote the fast one
+            for fast_error in self.fast().iter_errors(instance):
+                return _pointer(fast_error.instance_path), _shorten(fast_error.message)
+            return "", "rejected by the schema"
+        return _pointer(error.absolute_path), _shorten(error.message)
+
+    def best_error(self, instance: Any) -> Any:
+        from jsonschema.exceptions import best_match
+
+        try:
+            return best_match(self.slow().iter_errors(instance))
+        except RecursionError:
+            return None
+
+
+_SHIPPED: dict[str, _Schema] = {}
+_USER: dict[tuple[str, int, int], _Schema] = {}
+
+
+def _shipped(name: str) -> _Schema:
+    if name not in _SHIPPED:
+        path = schema_dir() / f"{name}.schema.json"
+        _SHIPPED[name] = _Schema(name, json.loads(path.read_bytes()))
+    return _SHIPPED[name]
+
+
+def _resolve(schema: str, vault_root: Path | None) -> _Schema:
+    if schema in shipped_names():
+        return _shipped(schema)
+    return _user_schema(schema, vault_root)
+
+
+def ensure_schema(schema: str, *, vault_root: Path | None = None) -> None:
+    """Raise ConfigError unless `schema` is auto, none, a shipped name or a usable schema file."""
+    if schema not in ("auto", "none"):
+        _resolve(schema, vault_root)
+
+
+def _user_schema(ref: str, vault_root: Path | None) -> _Schema:
+    """A schema file: relative to the vault (or the current directory), cached until it changes."""
+    path = (vault_root / ref) if vault_root is not None else Path(ref)
     try:
-        return Checked(json.loads(data), None)
+        st = path.stat()
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        if key not in _USER:
+            _USER[key] = _compile_user(ref, json.loads(path.read_bytes()))
+        return _USER[key]
+    except OSError as exc:
+        raise ConfigError(
+            f"schema {ref!r} is neither a shipped schema nor a readable file "
+            f"({path}: {exc.strerror or exc})",
+            hint=f"shipped schemas: auto, none, {', '.join(shipped_names())}",
+        ) from None
     except ValueError as exc:
-        return Checked(None, Problem("json", "", _json_reason(exc)))
+        raise ConfigError(f"schema {ref!r}: {path} is not valid JSON: {exc}") from None
 
 
-def _json_reason(exc: ValueError) -> str:
+def _compile_user(ref: str, document: Any) -> _Schema:
+    import jsonschema_rs
+
+    if not isinstance(document, dict | bool):
+        raise ConfigError(
+            f"schema {ref!r}: a JSON Schema is an object, not {type(document).__name__}"
+        )
+    schema = _Schema(ref, document)
+    try:
+        jsonschema_rs.meta.validate(document)
+        schema.fast()  # compile now, so a bad $ref is reported here and not mid-sync
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
+        reason = getattr(exc, "message", str(exc)).splitlines()[0]
+        raise ConfigError(f"schema {ref!r}: not a usable JSON Schema: {reason}") from None
+    return schema
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+class _ParseError(Exception):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+        self.message = message
+
+
+class _ExtraData(_ParseError):
+    """More than one value in a .json file; `first` is the first one (legacy memory.json)."""
+
+    def __init__(self, first: Any, where: str, message: str) -> None:
+        super().__init__(where, message)
+        self.first = first
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json reads NaN/Infinity, but they are not JSON and the compiled validator
+    # cannot represent them: refuse them at the parser like any other malformed input.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _decode(data: bytes) -> str:
+    encoding = json.detect_encoding(data)  # what json.loads does: UTF-8 (BOM or not), 16, 32
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        label = encoding.removesuffix("-sig").upper()
+        raise _ParseError(
+            "", f"not {label} text (a binary file?): {exc.reason} at byte {exc.start}"
+        ) from None
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    match = _WS.match(text, pos)
+    return match.end() if match else pos
+
+
+def _parse_value(text: str) -> tuple[Any, int]:
+    """The first JSON value in `text`, and where the non-blank text after it starts."""
+    value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
+    return value, _skip_ws(text, end)
+
+
+def _reason(exc: ValueError | RecursionError) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"not well-formed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-    return f"not well-formed JSON: {exc}"  # UnicodeDecodeError: binary junk
+        return f"not well-formed JSON: {exc.msg} (column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read"
+    return f"not well-formed JSON: {exc}"
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        doc, end = _parse_value(text)
+    except (ValueError, RecursionError) as exc:
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 0
+        raise _ParseError(f"line {line}" if line else "", _reason(exc)) from None
+    if end < len(text):
+        line, column = text.count("\n", 0, end) + 1, end - text.rfind("\n", 0, end)
+        raise _ExtraData(doc, f"line {line}", f"not well-formed JSON: Extra data (column {column})")
+    return doc
+
+
+def _parse_lines(text: str) -> tuple[list[Any], list[int]]:
+    """Every non-blank line's value, and its line number."""
+    values, numbers = [], []
+    # split("\n"), not splitlines(): \u2028 and friends may appear raw inside JSON strings.
+    for no, line in enumerate(text.split("\n"), 1):
+        if not line.strip(" \t\r"):
+            continue
+        try:
+            value, end = _parse_value(line)
+        except (ValueError, RecursionError) as exc:
+            raise _ParseError(f"line {no}", _reason(exc)) from None
+        if end < len(line):
+            raise _ParseError(f"line {no}", f"not well-formed JSON: Extra data (column {end + 1})")
+        values.append(value)
+        numbers.append(no)
+    return values, numbers
+
+
+# --- checking ------------------------------------------------------------------------------
+
+
+def check(
+    data: bytes, vault_path: str, schema: str = "auto", *, vault_root: Path | None = None
+) -> Checked:
+    """Parse `data` once and check it against `schema`.
+
+    `schema`: "auto" (the most specific shipped schema whose shape matches), "none" (no
+    parsing, no check), a shipped name, or a schema file relative to `vault_root` (the
+    current directory when None). A bad schema raises ConfigError; a bad document never
+    raises, it comes back as `Checked.problem`.
+    """
+    if schema == "none":
+        return Checked(None, None, "none")
+    named = None if schema == "auto" else _resolve(schema, vault_root)
+    lines = is_jsonl(vault_path) or schema == "jsonl"
+    try:
+        text = _decode(data)
+        if lines:
+            return _check_lines(_parse_lines(text), named)
+        return _check_json(text, named)
+    except _ParseError as exc:
+        label = named.name if named else ("jsonl" if lines else "json")
+        return Checked(None, Problem(label, exc.where, exc.message), label, lines)
+
+
+def _check_json(text: str, named: _Schema | None) -> Checked:
+    try:
+        doc = _parse_json(text)
+    except _ExtraData as exc:
+        # The MCP memory server's legacy memory.json is JSON Lines under a .json name.
+        wants_graph = named is None or named.name == "mcp-knowledge-graph"
+        if not (wants_graph and _is_graph_line(exc.first)):
+            raise
+        return _check_legacy_graph(text)
+    chosen = named or _shipped(_detect(doc))
+    problem = None
+    if not chosen.is_valid(doc):
+        where, message = chosen.explain(doc)
+        problem = Problem(chosen.name, where, message)
+    return Checked(doc, problem, chosen.name)
+
+
+def _check_legacy_graph(text: str) -> Checked:
+    graph = _shipped("mcp-knowledge-graph")
+    try:
+        return _check_lines(_parse_lines(text), graph)
+    except _ParseError as exc:
+        return Checked(None, Problem(graph.name, exc.where, exc.message), graph.name, True)
+
+
+def _check_lines(parsed: tuple[list[Any], list[int]], named: _Schema | None) -> Checked:
+    values, numbers = parsed
+    chosen = named or _shipped(_detect_lines(values))
+    bad = [] if chosen.trivial else [i for i, v in enumerate(values) if not chosen.is_valid(v)]
+    problem = None
+    if bad:
+        where, message = chosen.explain(values[bad[0]])
+        if len(bad) > 1:
+            message += f" (and {len(bad) - 1} more invalid line{'s' if len(bad) > 2 else ''})"
+        loc = f"line {numbers[bad[0]]}" + (f" {where}" if where else "")
+        problem = Problem(chosen.name, loc, message)
+    return Checked(values, problem, chosen.name, True)
+
+
+# --- auto-detection ------------------------------------------------------------------------
+# "auto" only claims a file whose shape is unambiguous. A file that merely shares a key
+# name (an API response with "results", a chat message with "id" and a list "content")
+# is checked for well-formedness only: a false rejection would stop it being backed up.
+
+
+def _is_graph_line(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") in _GRAPH_TYPES
+
+
+def _detect_lines(values: list[Any]) -> str:
+    return "mcp-knowledge-graph" if any(map(_is_graph_line, values)) else "jsonl"
+
+
+def _detect(doc: Any) -> str:
+    if isinstance(doc, list):
+        return "mem0-memory" if any(_is_mem0_item(x) for x in doc) else "json"
+    if not isinstance(doc, dict):
+        return "json"
+    if isinstance(doc.get("memories"), list) and "metadata" in doc:
+        return "memory-export"
+    if _is_mem0_results(doc.get("results")):
+        return "mem0-memory"
+    if isinstance(doc.get("entities"), list) and isinstance(doc.get("relations"), list):
+        return "mcp-knowledge-graph"
+    if _is_graph_line(doc):
+        return "mcp-knowledge-graph"
+    if "id" in doc and isinstance(doc.get("memory"), str):
+        return "mem0-memory"
+    if "id" in doc and isinstance(doc.get("content"), str):
+        return "memory-record"
+    return "json"
+
+
+def _is_mem0_item(value: Any) -> bool:
+    return isinstance(value, dict) and "memory" in value and "id" in value
+
+
+def _is_mem0_results(results: Any) -> bool:
+    if not isinstance(results, list):
+        return False
+    return not results or any(isinstance(x, dict) and "memory" in x for x in results)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _pointer(path: Iterable[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _shorten(message: str, limit: int = 240) -> str:
+    """Keep a message readable when it quotes a huge value (an embedding, a whole record)."""
+    if len(message) <= limit:
+        return message
+    half = limit // 2 - 2
+    return f"{message[:half]} … {message[-half:]}"
+
+
+@functools.cache
+def _glob(pattern: str) -> Any:
+    from vaultsync.globs import GlobSet
+
+    return GlobSet([pattern])
 
 
 def pick_schema(rules: str | Mapping[str, str], rel_path: str) -> str:
-    """Resolve a source's `schema` setting for one file (a table maps globs to schemas)."""
+    """Resolve a source's `schema` setting for one file: the first matching glob wins."""
     if isinstance(rules, str):
         return rules
-    from vaultsync.globs import GlobSet
-
     for pattern, name in rules.items():
-        if GlobSet([pattern]).match(rel_path):
+        if _glob(pattern).match(rel_path):
             return name
     return "auto"
 
 
-def check_config(doc: Mapping[str, Any]) -> None:
-    """Validate a parsed vaultsync.toml against the shipped config schema (interim: no-op)."""
+# --- vaultsync.toml ------------------------------------------------------------------------
+
+
+def check_config(doc: Mapping[str, Any], *, origin: str = "vaultsync.toml") -> None:
+    """Check a parsed vaultsync.toml; raise ConfigError naming the key and the reason."""
+    plain = _plain(doc, origin, [])
+    schema = _shipped("vaultsync-config")
+    try:
+        ok = _conforms(schema.document, plain, schema.document)
+    except _Unsupported:
+        ok = schema.is_valid(plain)
+    if not ok:
+        raise _config_error(schema, plain, origin)
+    _check_source_names(plain.get("sources", []), origin)
+    _check_schema_refs(plain.get("sources", []), origin)
+
+
+def _plain(value: Any, origin: str, path: list[str | int]) -> Any:
+    """tomlkit's str/int/dict subclasses as plain values, which jsonschema_rs requires."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, origin, [*path, str(k)]) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, origin, [*path, i]) for i, v in enumerate(value)]
+    if isinstance(value, date | time):
+        raise ConfigError(
+            f"{origin}: {_keypath(path)}: a TOML date/time is not allowed here",
+            hint="put it in quotes if it is meant as text",
+        )
+    for kind in (bool, str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def _keypath(path: Iterable[str | int]) -> str:
+    """["sources", 0, "naem"] -> sources[0].naem, as a TOML user reads it."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            key = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part)
+            out += f".{key}" if out else key
+    return out
+
+
+def _config_error(schema: _Schema, doc: Any, origin: str) -> ConfigError:
+    error = schema.best_error(doc)
+    if error is None:
+        where, message = schema.explain(doc)
+        return ConfigError(f"{origin}: {where or '(top level)'}: {message}")
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        known = list(error.schema.get("properties", {}))
+        extra = next(k for k in error.instance if k not in known)
+        close = difflib.get_close_matches(extra, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        return ConfigError(f"{origin}: {_keypath([*path, extra])}: unknown key", hint=hint)
+    if error.validator == "required":
+        missing = next(k for k in error.validator_value if k not in error.instance)
+        return ConfigError(f"{origin}: {_keypath([*path, missing])}: required key is missing")
+    where = _keypath(path) or "(top level)"
+    return ConfigError(
+        f"{origin}: {where}: {_shorten(error.message)}", error.schema.get("description")
+    )
+
+
+def _check_source_names(sources: list[Any], origin: str) -> None:
+    # Case-insensitively: on macOS "Claude" and "claude" would share one folder in the vault.
+    seen: dict[str, int] = {}
+    for i, source in enumerate(sources):
+        name = str(source["name"])
+        first = seen.setdefault(name.casefold(), i)
+        if first != i:
+            raise ConfigError(
+                f"{origin}: sources[{i}].name: {name!r} is already used by sources[{first}]",
+                hint="each source needs its own name: it is the source's folder in the vault",
+            )
+
+
+def _check_schema_refs(sources: list[Any], origin: str) -> None:
+    """Catch `schema = "mem0"` now rather than as a failed sync: not a name, not a .json path."""
+    known = ("auto", "none", *shipped_names())
+    for i, source in enumerate(sources):
+        rules = source.get("schema", "auto")
+        pairs = [([], rules)] if isinstance(rules, str) else [([k], v) for k, v in rules.items()]
+        for keys, ref in pairs:
+            if ref in known or ref.endswith(".json"):
+                continue
+            close = [k for k in known if k.startswith(ref)] or difflib.get_close_matches(ref, known)
+            raise ConfigError(
+                f"{origin}: {_keypath(['sources', i, 'schema', *keys])}: {ref!r} is not a "
+                "shipped schema or a path to a .json schema file",
+                hint=f"did you mean {close[0]!r}?" if close else f"shipped: {', '.join(known)}",
+            )
+
+
+# The config is checked by every command; a command that only reads it should not import a
+# validator (jsonschema_rs alone costs ~10 ms). This verdict covers the keywords the shipped
+# config schema uses; anything else falls back to jsonschema_rs. schemas_test keeps the
+# three in agreement.
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "number": _is_number,
+    "integer": lambda v: _is_number(v) and (isinstance(v, int) or v.is_integer()),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _conforms(schema: Any, value: Any, root: Any) -> bool:
+    if isinstance(schema, bool):
+        return schema
+    return all(_keyword(k, arg, schema, value, root) for k, arg in schema.items())
+
+
+def _keyword(key: str, arg: Any, schema: Any, value: Any, root: Any) -> bool:
+    if key in _ANNOTATIONS or key == "$defs":
+        return True
+    if key == "$ref":
+        return _conforms(_local_ref(arg, root), value, root)
+    if key == "not":
+        return not _conforms(arg, value, root)
+    if key == "type":
+        return any(_TYPES[t](value) for t in ([arg] if isinstance(arg, str) else arg))
+    if key == "enum":
+        return any(v == value and type(v) is type(value) for v in arg)
+    if key in ("properties", "additionalProperties", "required") and isinstance(value, dict):
+        return _object_keyword(key, arg, schema, value, root)
+    if key == "items" and isinstance(value, list):
+        return all(_conforms(arg, v, root) for v in value)
+    if key in ("minLength", "pattern") and isinstance(value, str):
+        return len(value) >= arg if key == "minLength" else re.search(arg, value) is not None
+    if key in ("minimum", "maximum") and _is_number(value):
+        return bool(value >= arg if key == "minimum" else value <= arg)
+    if key in _TYPED_KEYWORDS:
+        return True  # a keyword for another type: it does not apply to this value
+    raise _Unsupported(key)
+
+
+_TYPED_KEYWORDS = frozenset(
+    {"properties", "additionalProperties", "required", "items", "minLength", "pattern"}
+    | {"minimum", "maximum"}
+)
+
+
+def _local_ref(ref: str, root: Any) -> Any:
+    if not ref.startswith("#/"):
+        raise _Unsupported(f"$ref {ref}")
+    target = root
+    for part in ref[2:].split("/"):
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    return target
+
+
+def _object_keyword(key: str, arg: Any, schema: Any, value: dict[str, Any], root: Any) -> bool:
+    if key == "properties":
+        return all(_conforms(sub, value[k], root) for k, sub in arg.items() if k in value)
+    if key == "additionalProperties":
+        if "patternProperties" in schema:
+            raise _Unsupported(key)
+        known = schema.get("properties", {})
+        return all(_conforms(arg, v, root) for k, v in value.items() if k not in known)
+    return all(k in value for k in arg)  # required
