@@ -34,3 +34,12 @@ def test_any_of_several() -> None:
     globs = GlobSet(["**/*.json", "**/*.jsonl"])
     assert globs.match("m/memory.jsonl") and globs.match("a.json")
     assert not globs.match("notes.md")
+
+
+@pytest.mark.parametrize(
+    "path", ["a.json", "x/y.jsonl", "x/.json", "a.json.bak", "json", "x/a.JSON"]
+)
+def test_suffix_fast_path_agrees_with_the_regex(path: str) -> None:
+    globs = GlobSet(["**/*.json", "**/*.jsonl"])
+    assert globs.suffixes == (".json", ".jsonl")
+    assert globs.match(path) is globs._match_re(path)

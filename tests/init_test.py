@@ -7,7 +7,7 @@ def test_init_creates_a_durable_vault_with_config_and_first_commit(env: Env) -> 
     out = env.vs("init").stdout
     assert f"created {env.vault}" in out
     assert (env.vault / "vaultsync.toml").is_file()
-    assert (env.vault / ".gitignore").read_text() == ".last_sync\n.vaultsync/\n"
+    assert (env.vault / ".gitignore").read_text() == ".last_sync\n.vaultsync/\n*.vaultsync-tmp\n"
     assert set(env.head_files()) == {"vaultsync.toml", ".gitignore"}
     assert env.git("config", "core.fsync").strip() == "committed,index"
     assert env.git("config", "maintenance.auto").strip() == "false"

@@ -76,7 +76,9 @@ def test_full_hashes_everything_but_commits_only_changes(synced: Env) -> None:
 def test_state_holds_stat_and_blob_per_file(synced: Env) -> None:
     doc = json.loads((synced.vault / ".last_sync").read_text())
     assert doc["head"] == synced.git("rev-parse", "HEAD").strip()
-    size, mtime_ns, ctime_ns, ino, blob = doc["files"][RECORD]
+    size, mtime_ns, ctime_ns, ino, blob = doc["files"]["mem"]["records/second-brain"][
+        RECORD.rsplit("/", 1)[1]
+    ]
     st = os.stat(src(synced))
     assert [size, mtime_ns, ctime_ns, ino] == [
         st.st_size,

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from vaultsync.errors import LockedError
 
+# A run killed between write and rename leaves this behind: the vault's .gitignore
+# ignores it, and no memory glob matches it in a source folder.
+TMP_SUFFIX = ".vaultsync-tmp"
+
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or a new entry in `path` durable."""
@@ -34,7 +38,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, durable: b
             mode = os.stat(path).st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o600
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -180,7 +180,8 @@ class GitVault:
         ).returncode
 
     def head(self) -> str | None:
-        out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        # Not HEAD^{commit}: peeling parses the commit and costs 30 ms in a 100k vault.
+        out = self.run("rev-parse", "-q", "--verify", "HEAD", check=False)
         return out.decode().strip() or None
 
     def head_ref(self) -> str:

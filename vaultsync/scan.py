@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import stat as st_mode
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaultsync.config import Source
 from vaultsync.globs import GlobSet
-from vaultsync.state import State, stat_key
+from vaultsync.state import RACY_WINDOW_NS, Entry, Folders, State, stat_key
 
 
 @dataclass(frozen=True)
@@ -38,13 +37,13 @@ class SourceScan:
     source: Source
     available: bool = True
     reason: str = ""
-    seen: set[str] = field(default_factory=set)
+    seen: int = 0  # files found on disk
     candidates: list[Candidate] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def scan_source(src: Source, state: State, tracked: list[str], full: bool) -> SourceScan:
+def scan_source(src: Source, state: State, full: bool) -> SourceScan:
     result = SourceScan(src)
     root = src.root
     try:
@@ -53,67 +52,135 @@ def scan_source(src: Source, state: State, tracked: list[str], full: bool) -> So
         result.available = False
         result.reason = f"{src.path}: {exc.strerror or 'not reachable'}"
         return result
+    known = state.files.get(src.name, {})
     if st_mode.S_ISDIR(root_st.st_mode):
-        files = _walk(root, src, result)
+        _Walk(src, state, known, result, full).run(str(root))
     elif st_mode.S_ISREG(root_st.st_mode):
-        files = iter([(root.name, root, root_st)])
+        _single_file(src, state, known, result, root_st, full)
     else:
         result.available = False
         result.reason = f"{src.path}: not a file or directory"
-        return result
-    prefix = src.name + "/"
-    for rel, path, st in files:
-        vp = prefix + rel
-        result.seen.add(vp)
-        key = stat_key(st)
-        entry = state.files.get(vp)
-        if full or entry is None or not state.is_fresh(entry, key):
-            result.candidates.append(Candidate(vp, path, key, src))
-    result.deleted = [vp for vp in tracked if vp not in result.seen]
     return result
 
 
-def _walk(
-    root: Path, src: Source, result: SourceScan
-) -> Iterator[tuple[str, Path, os.stat_result]]:
-    include, exclude = GlobSet(src.include), GlobSet(src.exclude)
-    real_root = os.path.realpath(root)
-    visited: set[tuple[int, int]] = set()
-    stack = [(str(root), "")]
-    while stack:
-        folder, rel_dir = stack.pop()
+def _single_file(
+    src: Source, state: State, known: Folders, result: SourceScan, st: os.stat_result, full: bool
+) -> None:
+    entry = known.get("", {}).get(src.root.name)
+    result.seen = 1
+    if full or _moved(entry, st, state.scanned_ns - RACY_WINDOW_NS):
+        result.candidates.append(
+            Candidate(f"{src.name}/{src.root.name}", src.root, stat_key(st), src)
+        )
+
+
+def _moved(e: Entry | None, st: os.stat_result, cutoff: int) -> bool:
+    """Whether a file must be read: new, its stat moved, or racily clean."""
+    return (
+        e is None
+        or e[1] != st.st_mtime_ns
+        or e[0] != st.st_size
+        or e[2] != st.st_ctime_ns
+        or e[3] != st.st_ino
+        or e[1] >= cutoff  # modified within a timestamp tick of the last scan
+    )
+
+
+class _Walk:
+    """One pass over a directory source: stat every included file, compare with the state."""
+
+    def __init__(
+        self, src: Source, state: State, known: Folders, result: SourceScan, full: bool
+    ) -> None:
+        self.src, self.known, self.result, self.full = src, known, result, full
+        self.cutoff = state.scanned_ns - RACY_WINDOW_NS
+        self.include, self.exclude = GlobSet(src.include), GlobSet(src.exclude)
+        self.visited: set[tuple[int, int]] = set()
+        self.folders_seen: set[str] = set()
+
+    def run(self, root: str) -> None:
+        self.real_root = os.path.realpath(root)
+        stack = [(root, "")]
+        while stack:
+            path, folder = stack.pop()
+            stack += self._folder(path, folder)
+        prefix = self.src.name + "/"
+        for folder in self.known.keys() - self.folders_seen:  # folders gone as a whole
+            self.result.deleted += [prefix + _join(folder, n) for n in self.known[folder]]
+        self.result.deleted.sort()
+
+    def _folder(self, path: str, folder: str) -> list[tuple[str, str]]:
+        """Scan one folder; returns its subfolders to visit."""
         try:
-            dir_st = os.stat(folder)
-            if (dir_st.st_dev, dir_st.st_ino) in visited:
-                continue  # a symlink loop
-            visited.add((dir_st.st_dev, dir_st.st_ino))
-            entries = list(os.scandir(folder))
+            dir_st = os.stat(path)
+            if (dir_st.st_dev, dir_st.st_ino) in self.visited:
+                return []  # a symlink loop
+            self.visited.add((dir_st.st_dev, dir_st.st_ino))
+            entries = list(os.scandir(path))
         except OSError as exc:
-            result.skipped.append(Skipped(Path(folder), f"cannot list folder: {exc.strerror}"))
-            continue
+            self.result.skipped.append(Skipped(Path(path), f"cannot list folder: {exc.strerror}"))
+            return []
+        self.folders_seen.add(folder)
+        rel_dir = folder + "/" if folder else ""
+        known = self.known.get(folder, {})
+        seen: set[str] = set()
+        subfolders = []
+        by_suffix, include, exclude = self.include.suffixes, self.include.match, self.exclude.match
+        has_exclude = bool(self.exclude.patterns)
         for e in entries:
-            rel = rel_dir + e.name
+            name = e.name
+            st = None
             if e.is_symlink():
-                target = os.path.realpath(e.path)
-                if target != real_root and not target.startswith(real_root + os.sep):
-                    if include.match(rel):
-                        result.skipped.append(
-                            Skipped(Path(e.path), "symlink points outside the source")
-                        )
+                st = self._follow_inside(e, rel_dir + name)
+                if st is None:
                     continue
-            try:
-                st = os.stat(e.path)  # follows symlinks inside the source
-            except OSError:
-                continue  # vanished or a dangling link: nothing to copy
-            if st_mode.S_ISDIR(st.st_mode):
-                if e.name != ".git" and not exclude.match(rel + "/"):
-                    stack.append((e.path, rel + "/"))
+                is_dir = st_mode.S_ISDIR(st.st_mode)
+            else:
+                is_dir = e.is_dir(follow_symlinks=False)
+            if is_dir:
+                if name != ".git" and not (has_exclude and exclude(rel_dir + name + "/")):
+                    subfolders.append((e.path, rel_dir + name))
                 continue
-            if not include.match(rel) or exclude.match(rel):
+            if by_suffix is not None:
+                if not name.endswith(by_suffix):
+                    continue
+            elif not include(rel_dir + name):
                 continue
+            if has_exclude and exclude(rel_dir + name):
+                continue
+            if st is None:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue  # vanished since the listing: nothing to copy
             if not st_mode.S_ISREG(st.st_mode):
-                result.skipped.append(
+                self.result.skipped.append(
                     Skipped(Path(e.path), "not a regular file (FIFO, socket or device)")
                 )
                 continue
-            yield rel, Path(e.path), st
+            seen.add(name)
+            if self.full or _moved(known.get(name), st, self.cutoff):
+                vp = f"{self.src.name}/{rel_dir}{name}"
+                self.result.candidates.append(Candidate(vp, Path(e.path), stat_key(st), self.src))
+        self.result.seen += len(seen)
+        prefix = f"{self.src.name}/{rel_dir}"
+        self.result.deleted += [prefix + n for n in known.keys() - seen]
+        return subfolders
+
+    def _follow_inside(self, e: os.DirEntry[str], rel: str) -> os.stat_result | None:
+        """The target's stat for a symlink that stays inside the source, else None."""
+        target = os.path.realpath(e.path)
+        if target != self.real_root and not target.startswith(self.real_root + os.sep):
+            if self.include.match(rel):
+                self.result.skipped.append(
+                    Skipped(Path(e.path), "symlink points outside the source")
+                )
+            return None
+        try:
+            return os.stat(e.path)
+        except OSError:
+            return None  # dangling
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name

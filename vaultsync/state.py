@@ -21,9 +21,12 @@ VERSION = 1
 # entry is hashed again next run. 2 s covers the coarsest common file systems.
 RACY_WINDOW_NS = 2_000_000_000
 
-# An entry: [size, mtime_ns, ctime_ns, inode, blob id]. Lists, not objects:
-# 100,000 of them are loaded on every run.
+# An entry: [size, mtime_ns, ctime_ns, inode, blob id]. Lists, not objects, keyed
+# source -> folder ("" or "a/b") -> file name: 100,000 of them are loaded every run,
+# and the scan looks each up by the name it gets from scandir, joining no strings.
 Entry = list[Any]
+Folders = dict[str, dict[str, Entry]]
+RUNS_NAME = "runs.json"
 
 
 def stat_key(st: os.stat_result) -> list[int]:
@@ -45,22 +48,47 @@ class Rejection:
 class State:
     head: str | None = None
     scanned_ns: int = 0
-    files: dict[str, Entry] = field(default_factory=dict)
-    rejected: dict[str, Rejection] = field(default_factory=dict)
-    last_run: str | None = None
-    last_success: str | None = None
+    files: dict[str, Folders] = field(default_factory=dict)
+    rejected: dict[str, Rejection] = field(default_factory=dict)  # by vault path
     config_blob: str | None = None
     rebuilt: bool = False
 
-    def is_fresh(self, entry: Entry, stat: list[int]) -> bool:
-        """True when `stat` proves the file still holds `entry`'s blob."""
-        return entry[:4] == stat and entry[1] < self.scanned_ns - RACY_WINDOW_NS
+    def entry(self, vault_path: str) -> Entry | None:
+        source, folder, name = split(vault_path)
+        return self.files.get(source, {}).get(folder, {}).get(name)
 
-    def by_source(self) -> dict[str, list[str]]:
-        groups: dict[str, list[str]] = {}
-        for vp in self.files:
-            groups.setdefault(vp.partition("/")[0], []).append(vp)
-        return groups
+    def put(self, vault_path: str, entry: Entry) -> None:
+        source, folder, name = split(vault_path)
+        self.files.setdefault(source, {}).setdefault(folder, {})[name] = entry
+
+    def drop(self, vault_path: str) -> None:
+        source, folder, name = split(vault_path)
+        folders = self.files.get(source, {})
+        names = folders.get(folder, {})
+        names.pop(name, None)
+        if not names:
+            folders.pop(folder, None)
+
+    def forget_source(self, name: str) -> None:
+        self.files.pop(name, None)
+        prefix = name + "/"
+        self.rejected = {vp: r for vp, r in self.rejected.items() if not vp.startswith(prefix)}
+
+
+def split(vault_path: str) -> tuple[str, str, str]:
+    """`claude/a/b/m.json` -> ("claude", "a/b", "m.json")."""
+    source, _, rel = vault_path.partition("/")
+    folder, _, name = rel.rpartition("/")
+    return source, folder, name
+
+
+@dataclass
+class Runs:
+    """When syncs ran: rewritten every run, unlike the state, which is rewritten only
+    when what it records changed (it can be 10 MB)."""
+
+    last_run: str | None = None
+    last_success: str | None = None
 
 
 def path_for(vault: Path) -> Path:
@@ -78,8 +106,6 @@ def load(vault: Path) -> State | None:
             scanned_ns=int(doc["scanned_ns"]),
             files=doc["files"],
             rejected={k: Rejection(**v) for k, v in doc.get("rejected", {}).items()},
-            last_run=doc.get("last_run"),
-            last_success=doc.get("last_success"),
             config_blob=doc.get("config_blob"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -91,10 +117,22 @@ def save(vault: Path, state: State) -> None:
         "version": VERSION,
         "head": state.head,
         "scanned_ns": state.scanned_ns,
-        "last_run": state.last_run,
-        "last_success": state.last_success,
         "config_blob": state.config_blob,
         "rejected": {k: v.to_json() for k, v in sorted(state.rejected.items())},
         "files": state.files,
     }
     atomic_write(path_for(vault), json.dumps(doc, separators=(",", ":")).encode())
+
+
+def load_runs(vault: Path) -> Runs:
+    try:
+        doc = json.loads((vault / ".vaultsync" / RUNS_NAME).read_bytes())
+        return Runs(doc.get("last_run"), doc.get("last_success"))
+    except (OSError, ValueError, AttributeError):
+        return Runs()
+
+
+def save_runs(vault: Path, runs: Runs) -> None:
+    doc = {"last_run": runs.last_run, "last_success": runs.last_success}
+    # Not fsynced: losing it to a power cut only makes the last sync look older.
+    atomic_write(vault / ".vaultsync" / RUNS_NAME, json.dumps(doc).encode(), durable=False)

@@ -8,7 +8,7 @@ from vaultsync import config
 from vaultsync.errors import EXIT_OK, UsageError
 from vaultsync.gitvault import GitVault, Ident
 
-GITIGNORE = ".last_sync\n.vaultsync/\n"
+GITIGNORE = ".last_sync\n.vaultsync/\n*.vaultsync-tmp\n"
 
 
 def run(vault: Path, remote: str | None = None, quiet: bool = False) -> int:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config
+from vaultsync import config, state
 from vaultsync.commands.sync import Options, load_state, plan, selected_sources
 from vaultsync.errors import EXIT_OK
 from vaultsync.gitvault import GitVault
@@ -22,7 +22,7 @@ def collect(vault: Path) -> dict[str, Any]:
     return {
         "vault": str(vault),
         "head": head,
-        "last_sync": st.last_run,
+        "last_sync": state.load_runs(vault).last_run,
         "pending": {k: p.of_kind(k) for k in ("added", "modified", "deleted")},
         "rejected": [{"path": vp, "reason": r.reason} for vp, r in sorted(p.rejected.items())],
         "unavailable": p.unavailable,

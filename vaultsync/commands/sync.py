@@ -92,7 +92,7 @@ def load_state(vault: Path, gv: GitVault, head: str | None) -> State:
         # Someone else moved HEAD (a hand-made commit, a pull): what the state says
         # about those paths no longer describes HEAD.
         for vp in changed:
-            st.files.pop(vp, None)
+            st.drop(vp)
         st.head = head
     return st
 
@@ -109,9 +109,8 @@ def plan(
     vault: Path, cfg: Config, sources: Sequence[Source], gv: GitVault, st: State, opts: Options
 ) -> Plan:
     p = Plan(head=st.head, scanned_ns=time.time_ns())
-    by_source = st.by_source()
     for src in sources:
-        sc = scan_source(src, st, by_source.get(src.name, []), opts.full)
+        sc = scan_source(src, st, opts.full)
         p.scans.append(sc)
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
         if not sc.available:
@@ -124,7 +123,7 @@ def plan(
     candidates = [c for sc in p.scans for c in sc.candidates]
     # New files (or a rebuilt state): the content HEAD already has is no change.
     known = head_blobs(
-        gv, st.head, [c.vault_path for c in candidates if c.vault_path not in st.files]
+        gv, st.head, [c.vault_path for c in candidates if st.entry(c.vault_path) is None]
     )
     for cand in _with_progress(candidates, opts):
         _plan_file(p, cand, st, known, cfg, vault)
@@ -142,7 +141,7 @@ def _plan_config(p: Plan, cfg: Config, gv: GitVault, st: State) -> None:
 
 
 def _plan_deletions(p: Plan, st: State, sc: SourceScan, cfg: Config, opts: Options) -> None:
-    tracked = len(sc.seen) + len(sc.deleted)
+    tracked = sc.seen + len(sc.deleted)
     gone = sc.deleted
     if not gone:
         return
@@ -160,7 +159,7 @@ def _plan_file(
     p: Plan, cand: Candidate, st: State, known: dict[str, str], cfg: Config, vault: Path
 ) -> None:
     vp = cand.vault_path
-    old = st.files.get(vp)
+    old = st.entry(vp)
     prior = st.rejected.get(vp)
     if prior is not None and prior.stat == cand.stat:
         p.rejected[vp] = prior  # still the same rejected content: not read again
@@ -263,20 +262,35 @@ def _prune_empty(folder: Path, vault: Path) -> None:
         folder = folder.parent
 
 
-def record(st: State, p: Plan, commit: str | None) -> None:
-    """Fold what this run saw into the state (only for the sources it scanned)."""
+def record(st: State, p: Plan, commit: str | None) -> bool:
+    """Fold what this run saw into the state (only for the sources it scanned);
+    returns whether anything the state records changed."""
     for c in p.changes:
         if c.kind == "deleted":
-            st.files.pop(c.vault_path, None)
+            st.drop(c.vault_path)
         elif c.vault_path != config.CONFIG_NAME:
-            st.files[c.vault_path] = [*c.stat, c.blob]
-    st.files.update(p.refreshed)
-    st.config_blob = p.config_blob or st.config_blob
+            st.put(c.vault_path, [*c.stat, c.blob])
+    for vp, entry in p.refreshed.items():
+        st.put(vp, entry)
     scanned = {sc.source.name for sc in p.scans if sc.available}
-    st.rejected = {vp: r for vp, r in st.rejected.items() if vp.partition("/")[0] not in scanned}
-    st.rejected.update(p.rejected)
+    rejected = {vp: r for vp, r in st.rejected.items() if vp.partition("/")[0] not in scanned}
+    rejected.update(p.rejected)
+    dirty = bool(
+        st.rebuilt
+        or p.changes
+        or p.refreshed
+        or rejected != st.rejected
+        or (commit or p.head) != st.head
+        or (p.config_blob or st.config_blob) != st.config_blob
+    )
+    st.rejected = rejected
     st.head = commit or p.head
-    st.scanned_ns = p.scanned_ns
+    st.config_blob = p.config_blob or st.config_blob
+    if dirty:
+        # Only a state that is rewritten may move its racy cutoff: every entry it keeps
+        # was either hashed this run or already older than the previous cutoff.
+        st.scanned_ns = p.scanned_ns
+    return dirty
 
 
 # -- the command ---------------------------------------------------------------------------
@@ -298,10 +312,10 @@ def run(vault: Path, opts: Options) -> int:
         p = plan(vault, cfg, sources, gv, st, opts)
         when = utc_now()
         commit = apply(vault, gv, p, host, when)
-        record(st, p, commit)
-        st.last_run = iso_z(when)
-        st.last_success = st.last_run
-        state.save(vault, st)
+        if record(st, p, commit):
+            state.save(vault, st)
+        stamp = iso_z(when)
+        state.save_runs(vault, state.Runs(last_run=stamp, last_success=stamp))
         if opts.push:
             push(gv, cfg, p)
         eventlog.log_sync(vault, p, commit)

@@ -85,9 +85,7 @@ def _forget(vault: Path, name: str) -> None:
     st = state.load(vault)
     if st is None:
         return
-    prefix = name + "/"
-    st.files = {vp: e for vp, e in st.files.items() if not vp.startswith(prefix)}
-    st.rejected = {vp: r for vp, r in st.rejected.items() if not vp.startswith(prefix)}
+    st.forget_source(name)
     state.save(vault, st)
 
 
