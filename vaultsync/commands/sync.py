@@ -76,6 +76,15 @@ def selected_sources(cfg: Config, names: Sequence[str], host: str) -> list[Sourc
     return chosen
 
 
+def check_schemas(vault: Path, sources: Sequence[Source]) -> None:
+    """A missing or broken user schema is a configuration error (exit 2) before any work,
+    not a surprise halfway through a sync."""
+    for src in sources:
+        rules = [src.schema] if isinstance(src.schema, str) else list(src.schema.values())
+        for name in rules:
+            schemas.ensure_schema(name, vault_root=vault)
+
+
 def load_state(vault: Path, gv: GitVault, head: str | None) -> State:
     """The saved state, made consistent with HEAD.
 
@@ -301,6 +310,7 @@ def run(vault: Path, opts: Options) -> int:
     cfg = config.load(vault)
     host = config.this_host()
     sources = selected_sources(cfg, opts.sources, host)
+    check_schemas(vault, sources)
     gv = GitVault(vault)
     if opts.dry_run:
         st = load_state(vault, gv, gv.head())
