@@ -46,6 +46,7 @@ class Plan:
     pushed: bool = False
     push_error: str | None = None
     config_blob: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[str]:
         return sorted(c.vault_path for c in self.changes if c.kind == kind)
@@ -186,13 +187,33 @@ def _plan_file(
     checked = schemas.check(
         snap.data, vp, schemas.pick_schema(cand.source.schema, rel), vault_root=vault
     )
+    secrets = secret_findings(snap.data, cfg.secrets)
+    if secrets and cfg.secrets == "block":
+        # Not written anywhere in git, not even the rejected ref: history is forever.
+        p.rejected[vp] = Rejection(secrets, snap.blob, snap.stat, iso_z(utc_now()))
+        return
     if checked.problem is not None:
         p.rejected[vp] = Rejection(str(checked.problem), snap.blob, snap.stat, iso_z(utc_now()))
         if prior is None or prior.blob != snap.blob:
             p.new_rejections[vp] = snap.data
         return
+    if secrets:
+        p.warnings.append(f'{vp}: committed with {secrets} (secrets = "warn")')
     kind = "added" if committed is None else "modified"
     p.changes.append(Change(vp, kind, snap.data, snap.stat, snap.blob))
+
+
+def secret_findings(data: bytes, policy: str) -> str:
+    """'' when clean (or not scanned), else what was found where, never the value."""
+    if policy == "off":
+        return ""
+    from vaultsync import secretscan
+
+    found = secretscan.scan(data)
+    if not found:
+        return ""
+    more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+    return "secret found: " + "; ".join(str(f) for f in found[:3]) + more
 
 
 def _with_progress(items: list[Candidate], opts: Options) -> Iterator[Candidate]:
@@ -212,9 +233,10 @@ def _with_progress(items: list[Candidate], opts: Options) -> Iterator[Candidate]
 # -- apply --------------------------------------------------------------------------------
 
 
-def commit_message(p: Plan, when: datetime, host: str) -> str:
+def commit_message(p: Plan, when: datetime, host: str, subject: str | None = None) -> str:
     added, modified, deleted = (p.of_kind(k) for k in ("added", "modified", "deleted"))
-    subject = f"vaultsync: {iso_z(when)} +{len(added)} ~{len(modified)} -{len(deleted)}"
+    counts = f"+{len(added)} ~{len(modified)} -{len(deleted)}"
+    subject = f"vaultsync: {subject or iso_z(when)} {counts}"
     body = [f"{c.vault_path}: {c.kind}" for c in sorted(p.changes, key=lambda c: c.vault_path)]
     trailers = f"Vaultsync-Host: {host}\nVaultsync-Version: {__version__}"
     return f"{subject}\n\n" + "\n".join(body) + f"\n\n{trailers}\n"
@@ -224,16 +246,19 @@ def rejection_message(vp: str, reason: str, host: str) -> str:
     return f"vaultsync: rejected {vp}\n\n{reason}\n\nVaultsync-Host: {host}\n"
 
 
-def apply(vault: Path, gv: GitVault, p: Plan, host: str, when: datetime) -> str | None:
+def apply(
+    vault: Path, gv: GitVault, p: Plan, host: str, when: datetime, subject: str | None = None
+) -> str | None:
     """Write the work tree copies and one commit; returns the new HEAD (or None)."""
     if not p.changes and not p.new_rejections:
         return None
     ident = Ident.for_host(host)
+    message = commit_message(p, when, host, subject)
     writer = gv.writer()
     try:
         files = [(c.vault_path, _copy_in(vault, c, writer.blob)) for c in p.changes]
         if files:
-            writer.commit(gv.head_ref(), p.head, commit_message(p, when, host), when, ident, files)
+            writer.commit(gv.head_ref(), p.head, message, when, ident, files)
         parent = gv.resolve(REJECTED_REF)
         for vp, data in sorted(p.new_rejections.items()):
             msg = rejection_message(vp, str(p.rejected[vp].reason), host)
@@ -360,6 +385,8 @@ def report(
 ) -> int:
     for line in p.skipped:
         print(f"warning: skipped {line}", file=sys.stderr)
+    for line in p.warnings:
+        print(f"warning: {line}", file=sys.stderr)
     doc = {
         "commit": commit,
         "added": p.of_kind("added"),
