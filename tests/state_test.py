@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Env
+from vaultsync import state
 
 RECORD = "mem/records/second-brain/31162427-3bfd-1d33-8d00-38ec42650644.json"
 
@@ -31,21 +32,21 @@ def test_same_size_edit_in_the_same_tick_is_not_missed(synced: Env) -> None:
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "garbage", "future-version"])
 def test_lost_state_costs_time_not_data(synced: Env, damage: str) -> None:
-    state = synced.vault / ".last_sync"
+    state_file = synced.vault / ".last_sync"
     if damage == "missing":
-        state.unlink()
+        state_file.unlink()
     elif damage == "truncated":
-        state.write_bytes(state.read_bytes()[:50])
+        state_file.write_bytes(state_file.read_bytes()[:50])
     elif damage == "garbage":
-        state.write_bytes(b"\x00\xff not json")
+        state_file.write_bytes(b"\x00\xff not json")
     else:
-        doc = json.loads(state.read_text())
+        doc = json.loads(state_file.read_text())
         doc["version"] = 99
-        state.write_text(json.dumps(doc))
+        state_file.write_text(json.dumps(doc))
     before = synced.commits()
     assert "nothing changed" in synced.vs("sync").stdout  # no spurious commit
     assert synced.commits() == before
-    assert json.loads(state.read_text())["version"] == 1  # rebuilt
+    assert json.loads(state_file.read_text())["version"] == 2  # rebuilt
 
 
 def test_rebuilt_state_still_finds_changes_and_never_infers_deletions(synced: Env) -> None:
@@ -74,17 +75,25 @@ def test_full_hashes_everything_but_commits_only_changes(synced: Env) -> None:
 
 
 def test_state_holds_stat_and_blob_per_file(synced: Env) -> None:
-    doc = json.loads((synced.vault / ".last_sync").read_text())
-    assert doc["head"] == synced.git("rev-parse", "HEAD").strip()
-    size, mtime_ns, ctime_ns, ino, blob = doc["files"]["mem"]["records/second-brain"][
-        RECORD.rsplit("/", 1)[1]
-    ]
+    saved = state.load(synced.vault)
+    assert saved is not None
+    assert saved.head == synced.git("rev-parse", "HEAD").strip()
+    entry = saved.entry(RECORD)
+    assert entry is not None
     st = os.stat(src(synced))
-    assert [size, mtime_ns, ctime_ns, ino] == [
-        st.st_size,
-        st.st_mtime_ns,
-        st.st_ctime_ns,
-        st.st_ino,
-    ]
-    assert blob == synced.git("rev-parse", f"HEAD:{RECORD}").strip()
+    assert entry[:4] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    assert entry[4] == synced.git("rev-parse", f"HEAD:{RECORD}").strip()
     assert ".last_sync" not in synced.head_files()
+
+
+def test_folder_columns_round_trip_through_changes() -> None:
+    f = state.Folder(["a.json", "b.json"], [1, 2, 3, 4, 5, 6, 7, 8], "a" * 40 + "b" * 40)
+    assert f.get("b.json") == [5, 6, 7, 8, "b" * 40]
+    f.as_dict()["c.json"] = [9, 10, 11, 12, "c" * 40]
+    del f.as_dict()["a.json"]
+    again = state.Folder.from_json(json.loads(json.dumps(f.to_json())))
+    assert again.names == ["b.json", "c.json"]
+    assert again.get("c.json") == [9, 10, 11, 12, "c" * 40]
+    assert again.get("a.json") is None
+    with pytest.raises(ValueError):
+        state.Folder.from_json({"names": "a\nb", "stat": [1], "blobs": ""})
