@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec
 
 import typer
 
-from vaultsync.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, VaultsyncError
+from vaultsync.errors import VaultsyncError
+from vaultsync.outcome import guarded, vault_path
 
 app = typer.Typer(
     name="vaultsync",
@@ -42,47 +41,14 @@ WaitOpt = Annotated[
 ]
 
 
-def vault_path(option: Path | None) -> Path:
-    if option is not None:
-        return Path(os.path.abspath(os.path.expanduser(option)))
-    if env := os.environ.get("VAULTSYNC_VAULT"):
-        return Path(os.path.abspath(os.path.expanduser(env)))
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("vaultsync")) / "vault"
-
-
 def handled(fn: Callable[P, int]) -> Callable[P, None]:
     """Run a command: expected failures become one message and their exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            code = fn(*args, **kwargs)
-        except VaultsyncError as exc:
-            print(f"vaultsync: error: {exc}", file=sys.stderr)
-            code = exc.exit_code
-        except KeyboardInterrupt:
-            print("vaultsync: interrupted", file=sys.stderr)
-            code = EXIT_INTERRUPTED
-        except Exception:
-            code = _crash()
-        raise typer.Exit(code)
+        raise typer.Exit(guarded(fn, *args, **kwargs))
 
     return wrapper
-
-
-def _crash() -> int:
-    import tempfile
-
-    fd, path = tempfile.mkstemp(prefix="vaultsync-crash-", suffix=".log")
-    with os.fdopen(fd, "w") as f:
-        traceback.print_exc(file=f)
-    kind = sys.exc_info()[0]
-    name = kind.__name__ if kind else "error"
-    print(f"vaultsync: internal error ({name}); the traceback is in {path}", file=sys.stderr)
-    print("  please report it with that file", file=sys.stderr)
-    return EXIT_INTERNAL
 
 
 @app.command()
@@ -90,14 +56,23 @@ def _crash() -> int:
 def init(
     vault: VaultOpt = None,
     remote: Annotated[str | None, typer.Option(help="URL of a remote to push to.")] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Clone an existing vault (URL, path or bundle file)."),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> int:
     """Create the vault (git repository, vaultsync.toml, .gitignore); safe to run again.
 
     Example: vaultsync init --vault ~/memory-vault
+    Recovery on a new machine: vaultsync init --from git@host:me/vault.git
     """
     from vaultsync.commands import init as cmd
 
+    if from_ is not None:
+        if remote is not None:
+            raise VaultsyncError("--from and --remote do not go together: a clone keeps its remote")
+        return cmd.run_from(vault_path(vault), from_, quiet=quiet)
     return cmd.run(vault_path(vault), remote=remote, quiet=quiet)
 
 
@@ -220,6 +195,65 @@ def status(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = 
     from vaultsync.commands import status as cmd
 
     return cmd.run(vault_path(vault), json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
+def log(
+    paths: Annotated[list[str] | None, typer.Argument(help="A source path or vault path.")] = None,
+    vault: VaultOpt = None,
+    n: Annotated[int | None, typer.Option("-n", help="Show at most N commits.")] = None,
+    rejected: Annotated[bool, typer.Option("--rejected", help="Show what was kept aside.")] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Show commits, newest first, with the files each changed.
+
+    Example: vaultsync log ~/.claude/memory.jsonl -n 5
+    """
+    from vaultsync.commands import log as cmd
+
+    return cmd.run(vault_path(vault), paths or [], n, rejected, json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
+def restore(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Files or folders (default: all).")
+    ] = None,
+    at: Annotated[
+        str, typer.Option("--at", help="A commit, an ISO date, or e.g. '2 days ago'.")
+    ] = "",
+    vault: VaultOpt = None,
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Write under DIR, not to sources.")
+    ] = None,
+    merge: Annotated[bool, typer.Option("--merge", help="Bring back lost memories only.")] = False,
+    conflict: Annotated[
+        str, typer.Option(help="With --merge: keep (current) or theirs (WHEN's).")
+    ] = "keep",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Overwrite without asking.")] = False,
+    wait: WaitOpt = 0.0,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Put files back as they were at a point in time (or --merge the memories lost since).
+
+    Example: vaultsync restore --at yesterday ~/.claude/memory.jsonl --dry-run
+    """
+    from vaultsync.commands import restore as cmd
+
+    if not at:
+        raise VaultsyncError("--at WHEN is required", hint="e.g. --at HEAD~1 or --at '2 hours ago'")
+    if conflict not in ("keep", "theirs"):
+        raise VaultsyncError(f"--conflict must be keep or theirs, not {conflict!r}")
+    if conflict != "keep" and not merge:
+        raise VaultsyncError("--conflict goes with --merge")
+    to_dir = Path(os.path.abspath(os.path.expanduser(to))) if to else None
+    req = cmd.Request(at, paths or [], to_dir, merge, conflict, dry_run, yes, wait, json_out, quiet)
+    return cmd.run(vault_path(vault), req)
 
 
 @app.command()

@@ -1,0 +1,54 @@
+"""Running a command: expected failures become one message and their exit code.
+
+Shared by the typer CLI and the fast path, so both report alike.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec
+
+from vaultsync.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, VaultsyncError
+
+P = ParamSpec("P")
+
+
+def vault_path(option: str | Path | None) -> Path:
+    """--vault, else $VAULTSYNC_VAULT, else the platform's user data dir."""
+    if option is not None:
+        return Path(os.path.abspath(os.path.expanduser(option)))
+    if env := os.environ.get("VAULTSYNC_VAULT"):
+        return Path(os.path.abspath(os.path.expanduser(env)))
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vaultsync")) / "vault"
+
+
+def guarded(fn: Callable[P, int], *args: P.args, **kwargs: P.kwargs) -> int:
+    try:
+        return fn(*args, **kwargs)
+    except VaultsyncError as exc:
+        print(f"vaultsync: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("vaultsync: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        return _crash()
+
+
+def _crash() -> int:
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="vaultsync-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as f:
+        traceback.print_exc(file=f)
+    kind = sys.exc_info()[0]
+    name = kind.__name__ if kind else "error"
+    print(f"vaultsync: internal error ({name}); the traceback is in {path}", file=sys.stderr)
+    print("  please report it with that file", file=sys.stderr)
+    return EXIT_INTERNAL
