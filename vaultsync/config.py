@@ -14,6 +14,7 @@ from typing import Any
 from vaultsync import schemas
 from vaultsync.errors import ConfigError, UsageError, VaultNotFound
 from vaultsync.fsutil import atomic_write
+from vaultsync.globs import GlobSet
 
 CONFIG_NAME = "vaultsync.toml"
 DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl")
@@ -49,6 +50,14 @@ class Source:
     def on_this_host(self, host: str) -> bool:
         return self.host is None or self.host == host
 
+    def is_single_file(self) -> bool:
+        # A source whose path is (or was, when it is missing now) a file: its name has a
+        # suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
+        root = self.root
+        if root.exists():
+            return root.is_file()
+        return GlobSet(self.include).match(root.name)
+
 
 @dataclass(frozen=True)
 class Config:
@@ -62,6 +71,27 @@ class Config:
     metrics_dir: str | None = None
     sources: tuple[Source, ...] = field(default_factory=tuple)
     raw: bytes = b""  # the file as read: a hand edit is committed by the next sync
+
+    def vault_path_of(self, path: Path) -> str | None:
+        """The vault path of a file or folder on disk inside some source, else None."""
+        path = Path(os.path.abspath(path))
+        for src in self.sources:
+            root = Path(os.path.abspath(src.root))
+            if path == root:
+                return f"{src.name}/{root.name}" if src.is_single_file() else src.name
+            if root in path.parents:
+                return f"{src.name}/{path.relative_to(root).as_posix()}"
+        return None
+
+    def disk_path_of(self, vault_path: str) -> Path | None:
+        """Where a vault path lives on this machine (current config), else None."""
+        name, _, rel = vault_path.partition("/")
+        for src in self.sources:
+            if src.name == name and rel:
+                if src.is_single_file():
+                    return src.root if rel == src.root.name else None
+                return src.root / rel
+        return None
 
     def source(self, name: str) -> Source:
         for src in self.sources:

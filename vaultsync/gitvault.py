@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from vaultsync import fsutil
 from vaultsync.errors import GitError, VaultsyncError
@@ -223,6 +223,53 @@ class GitVault:
         out = self.run("diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
         return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
 
+    # -- reading history ------------------------------------------------------------------
+
+    def last_commit_before(self, when: datetime, ref: str = "HEAD") -> str | None:
+        stamp = str(int(when.timestamp()))
+        out = self.run("rev-list", "-1", "--first-parent", f"--before={stamp}", ref, check=False)
+        return out.decode().strip() or None
+
+    def first_commit_time(self, ref: str = "HEAD") -> str | None:
+        out = self.run("rev-list", "--max-parents=0", "--format=%cI", ref, check=False)
+        lines = out.decode().split()
+        return lines[-1] if len(lines) > 1 else None
+
+    def read_blobs(self, rev: str, paths: Sequence[str]) -> dict[str, bytes]:
+        """The content of each path at `rev`: one tree lookup per path, never a walk of
+        history, in one `cat-file --batch` process."""
+        if not paths:
+            return {}
+        request = "".join(f"{rev}:{p}\n" for p in paths).encode("utf-8", "surrogateescape")
+        out = self.run("cat-file", "--batch", input=request)
+        found: dict[str, bytes] = {}
+        pos = 0
+        for path in paths:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if header[-1] == b"missing":
+                continue
+            size = int(header[2])
+            found[path] = out[pos : pos + size]
+            pos += size + 1
+        return found
+
+    def log(self, ref: str, paths: Sequence[str], limit: int | None) -> list[dict[str, Any]]:
+        """Commits newest first with the files each changed (first-parent line)."""
+        args = [
+            "log",
+            "--first-parent",
+            "-z",
+            "--no-renames",
+            "--name-status",
+            "--format=%x01%H%x00%cI%x00%s",
+        ]
+        if limit is not None:
+            args.append(f"-n{limit}")
+        out = self.run(*args, ref, "--", *paths).decode("utf-8", "surrogateescape")
+        return [_log_entry(chunk) for chunk in out.split("\x01") if chunk]
+
     def writer(self) -> CommitWriter:
         self.clear_stale_lock(self.git_dir / "index.lock")
         return CommitWriter(self)
@@ -365,6 +412,19 @@ class GitVault:
         vault.apply_settings()
         return vault
 
+    @classmethod
+    def clone(cls, source: str, root: Path) -> GitVault:
+        import git
+
+        try:
+            git.Repo.clone_from(source, root, env=git_env()).close()
+        except git.GitCommandError as exc:
+            detail = str(exc.stderr).strip().removeprefix("stderr: ").strip("'\n ")
+            raise VaultsyncError(f"cannot clone {source}: {detail}") from None
+        vault = cls(root)
+        vault.apply_settings()  # settings are not cloned: durability must be set again
+        return vault
+
     def apply_settings(self) -> None:
         for key, value in DURABILITY.items():
             self.run("config", key, value)
@@ -384,6 +444,14 @@ class GitVault:
             self.run("remote", "add", name, url)
         else:
             self.run("remote", "set-url", name, url)
+
+
+def _log_entry(chunk: str) -> dict[str, Any]:
+    fields = chunk.split("\0")
+    commit, time_, subject = fields[0], fields[1], fields[2]
+    rest = [f for f in fields[3:] if f.strip("\n")]
+    files = [{"status": rest[i].strip(), "path": rest[i + 1]} for i in range(0, len(rest) - 1, 2)]
+    return {"commit": commit, "time": time_, "subject": subject, "files": files}
 
 
 def utc_now() -> datetime:

@@ -39,6 +39,30 @@ def run(vault: Path, remote: str | None = None, quiet: bool = False) -> int:
     return EXIT_OK
 
 
+def run_from(vault: Path, source: str, quiet: bool = False) -> int:
+    """Clone an existing vault (a URL, a path, or a bundle file) for disaster recovery."""
+    check_remote_url(source)
+    if vault.exists() and any(vault.iterdir()):
+        raise UsageError(f"{vault} exists and is not empty", hint="clone into an empty folder")
+    local = Path(source).expanduser()
+    origin = str(local.resolve()) if local.exists() else source
+    GitVault.clone(origin, vault)
+    if not (vault / config.CONFIG_NAME).is_file():
+        raise UsageError(
+            f"{source} is a git repository but not a vaultsync vault "
+            f"(it has no {config.CONFIG_NAME})"
+        )
+    _write_missing(vault)
+    cfg = config.load(vault)
+    if not quiet:
+        print(f"cloned {source} into {vault} ({len(cfg.sources)} source(s))")
+        print("next: vaultsync restore --at HEAD --yes   (puts every tracked file back)")
+        other = [s.name for s in cfg.sources if not s.on_this_host(config.this_host())]
+        if other:
+            print(f"      vaultsync adopt {' '.join(other)}   (to sync them from this machine)")
+    return EXIT_OK
+
+
 def check_remote_url(url: str) -> None:
     from urllib.parse import urlsplit
 

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+
+from tests.conftest import Env
+
+MCP = "mem/mcp/memory.jsonl"
+
+
+def edit_mcp(env: Env, text: str) -> None:
+    (env.home / "mem" / "mcp" / "memory.jsonl").write_text(text)
+
+
+def test_log_lists_commits_newest_first_with_files(synced: Env) -> None:
+    edit_mcp(synced, '{"type":"entity","name":"a","entityType":"t","observations":[]}')
+    synced.vs("sync")
+    doc = json.loads(synced.vs("log", "--json").stdout)
+    assert [e["subject"].split()[-3:] for e in doc[:2]] == [["+0", "~1", "-0"], ["+7", "~0", "-0"]]
+    assert doc[0]["files"] == [MCP]
+    assert doc[0]["commit"] == synced.git("rev-parse", "HEAD").strip()
+    human = synced.vs("log", "-n", "1").stdout
+    assert f"M {MCP}" in human and "+0 ~1 -0" in human
+
+
+def test_log_path_as_vault_path_or_source_path(synced: Env) -> None:
+    edit_mcp(synced, '{"type":"entity","name":"a","entityType":"t","observations":[]}')
+    synced.vs("sync")
+    (synced.home / "mem" / "other.json").write_text("{}")
+    synced.vs("sync")
+    by_vault = json.loads(synced.vs("log", MCP, "--json").stdout)
+    by_disk = json.loads(synced.vs("log", str(synced.home / MCP), "--json").stdout)
+    assert by_vault == by_disk
+    assert len(by_vault) == 2  # the import and the edit, not the commit that added other.json
+    assert all(MCP in e["files"] for e in by_vault)
+
+
+def test_log_rejected_shows_what_was_kept_aside(synced: Env) -> None:
+    assert "nothing was rejected" in synced.vs("log", "--rejected").stdout
+    (synced.home / "mem" / "bad.json").write_text("{oops")
+    synced.vs("sync", code=1)
+    doc = json.loads(synced.vs("log", "--rejected", "--json").stdout)
+    assert doc[0]["subject"] == "vaultsync: rejected mem/bad.json"
+    assert doc[0]["files"] == ["mem/bad.json"]

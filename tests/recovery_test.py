@@ -1,0 +1,67 @@
+"""Disaster recovery: a new machine with only the vault's URL or a copy of it."""
+
+from __future__ import annotations
+
+import shutil
+
+from tests.conftest import Env
+
+
+def test_init_from_a_copy_then_restore_puts_every_file_back_in_a_fresh_home(synced: Env) -> None:
+    originals = {
+        p.relative_to(synced.home): p.read_bytes()
+        for p in (synced.home / "mem").rglob("*")
+        if p.is_file()
+    }
+    copy = synced.root / "usb-copy"
+    shutil.copytree(synced.vault, copy)
+    # The old machine is gone: a new HOME, a new hostname, a new vault folder.
+    shutil.rmtree(synced.home)
+    synced.home.mkdir()
+    synced.env["VAULTSYNC_HOST"] = "newmachine"
+    synced.env["VAULTSYNC_VAULT"] = str(synced.root / "vault2")
+    synced.vault = synced.root / "vault2"
+    out = synced.vs("init", "--from", str(copy)).stdout
+    assert "vaultsync restore --at HEAD --yes" in out and "vaultsync adopt mem" in out
+    assert synced.git("config", "core.fsync").strip() == "committed,index"
+    synced.vs("restore", "--at", "HEAD", "--yes")
+    restored = {
+        p.relative_to(synced.home): p.read_bytes()
+        for p in (synced.home / "mem").rglob("*")
+        if p.is_file()
+    }
+    assert restored == originals
+    for p in (synced.home / "mem").rglob("*.json"):
+        assert p.stat().st_mode & 0o777 == 0o600  # new files are private
+    synced.vs("adopt", "mem")
+    assert "nothing changed" in synced.vs("sync").stdout
+
+
+def test_init_from_refuses_a_non_vault_and_a_full_folder(env: Env) -> None:
+    plain = env.root / "plain"
+    plain.mkdir()
+    env.git("init", "-q", cwd=plain)
+    env.git(
+        "-c",
+        "user.name=x",
+        "-c",
+        "user.email=x@x",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+        cwd=plain,
+    )
+    assert "not a vaultsync vault" in env.vs("init", "--from", str(plain), code=2).stderr
+    full = env.root / "full"
+    full.mkdir()
+    (full / "x").write_text("x")
+    env.env["VAULTSYNC_VAULT"] = str(full)
+    assert "not empty" in env.vs("init", "--from", str(plain), code=2).stderr
+
+
+def test_init_from_a_missing_url_says_so(env: Env) -> None:
+    err = env.vs("init", "--from", "git://127.0.0.1:9/nope.git", code=2).stderr
+    assert "cannot clone git://127.0.0.1:9/nope.git" in err
+    assert "unable to connect" in err.lower() or "connection refused" in err.lower()
