@@ -189,3 +189,16 @@ def test_a_hand_edit_of_the_config_goes_in_with_the_next_sync(synced: Env) -> No
     assert "max_delete = 0.25" in synced.git("show", "HEAD:vaultsync.toml")
     assert synced.git("status", "--porcelain") == ""
     assert "nothing changed" in synced.vs("sync").stdout
+
+
+def test_commit_body_summarises_changes_as_memories(synced: Env) -> None:
+    path = synced.home / MCP
+    graph = [json.loads(x) for x in path.read_text().splitlines()]
+    graph[0]["observations"].append("asked for weekly summaries")
+    graph = [g for g in graph if g.get("name") != "Postgres"]
+    path.write_text("\n".join(json.dumps(x) for x in graph))
+    (synced.home / "mem" / "new.json").write_text('{"id": "n", "content": "c"}')
+    synced.vs("sync")
+    body = synced.git("log", "-1", "--format=%b")
+    assert f"{MCP}: -1 entity, 1 entity changed, +1 observation" in body
+    assert "mem/new.json: added" in body

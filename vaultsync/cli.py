@@ -218,6 +218,29 @@ def log(
 
 @app.command()
 @handled
+def diff(
+    paths: Annotated[list[str] | None, typer.Argument(help="A source path or vault path.")] = None,
+    vault: VaultOpt = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="WHEN to compare from (default: HEAD).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="WHEN to compare to (default: the files on disk).")
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Show what changed as memories: entities, observations, records, fields.
+
+    Example: vaultsync diff ~/.claude/memory.jsonl --from yesterday
+    """
+    from vaultsync.commands import diff as cmd
+
+    return cmd.run(vault_path(vault), paths or [], from_, to, json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
 def restore(
     paths: Annotated[
         list[str] | None, typer.Argument(help="Files or folders (default: all).")

@@ -19,6 +19,8 @@ from vaultsync.reader import Unreadable, blob_id, read_snapshot
 from vaultsync.scan import Candidate, SourceScan, scan_source
 from vaultsync.state import Rejection, State
 
+SUMMARY_MAX_BYTES = 64 << 20
+
 
 @dataclass
 class Change:
@@ -27,6 +29,7 @@ class Change:
     data: bytes | None = None
     stat: list[int] = field(default_factory=list)
     blob: str | None = None
+    checked: schemas.Checked | None = None  # the new version parsed, for the commit body
 
 
 @dataclass
@@ -200,7 +203,8 @@ def _plan_file(
     if secrets:
         p.warnings.append(f'{vp}: committed with {secrets} (secrets = "warn")')
     kind = "added" if committed is None else "modified"
-    p.changes.append(Change(vp, kind, snap.data, snap.stat, snap.blob))
+    keep = checked if kind == "modified" and len(snap.data) <= SUMMARY_MAX_BYTES else None
+    p.changes.append(Change(vp, kind, snap.data, snap.stat, snap.blob, keep))
 
 
 def secret_findings(data: bytes, policy: str) -> str:
@@ -233,13 +237,46 @@ def _with_progress(items: list[Candidate], opts: Options) -> Iterator[Candidate]
 # -- apply --------------------------------------------------------------------------------
 
 
-def commit_message(p: Plan, when: datetime, host: str, subject: str | None = None) -> str:
+def commit_message(
+    p: Plan,
+    when: datetime,
+    host: str,
+    subject: str | None = None,
+    summaries: dict[str, str] | None = None,
+) -> str:
     added, modified, deleted = (p.of_kind(k) for k in ("added", "modified", "deleted"))
     counts = f"+{len(added)} ~{len(modified)} -{len(deleted)}"
     subject = f"vaultsync: {subject or iso_z(when)} {counts}"
-    body = [f"{c.vault_path}: {c.kind}" for c in sorted(p.changes, key=lambda c: c.vault_path)]
+    said = summaries or {}
+    body = [
+        f"{c.vault_path}: {said.get(c.vault_path, c.kind)}"
+        for c in sorted(p.changes, key=lambda c: c.vault_path)
+    ]
     trailers = f"Vaultsync-Host: {host}\nVaultsync-Version: {__version__}"
     return f"{subject}\n\n" + "\n".join(body) + f"\n\n{trailers}\n"
+
+
+def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str, str]:
+    """'+3 entities, 1 entity changed' per modified file, diffed against HEAD's version.
+    Files over SUMMARY_MAX_BYTES say only "modified": parsing the old version of a
+    600 MB export as well would double the memory a sync needs."""
+    wanted = [c for c in changes if c.checked is not None and c.checked.problem is None]
+    if not head or not wanted:
+        return {}
+    from vaultsync import semdiff
+
+    old = gv.read_blobs(head, [c.vault_path for c in wanted])
+    out = {}
+    for c in wanted:
+        assert c.checked is not None
+        before = old.get(c.vault_path)
+        prior = schemas.check(before, c.vault_path, c.checked.schema) if before else None
+        if prior is not None and prior.problem is None:
+            out[c.vault_path] = semdiff.diff_docs(
+                prior.doc, c.checked.doc, c.checked.schema
+            ).summary()
+        c.checked = None  # the parsed document is not needed past this point
+    return out
 
 
 def rejection_message(vp: str, reason: str, host: str) -> str:
@@ -253,7 +290,7 @@ def apply(
     if not p.changes and not p.new_rejections:
         return None
     ident = Ident.for_host(host)
-    message = commit_message(p, when, host, subject)
+    message = commit_message(p, when, host, subject, summarize(gv, p.head, p.changes))
     writer = gv.writer()
     try:
         files = [(c.vault_path, _copy_in(vault, c, writer.blob)) for c in p.changes]
