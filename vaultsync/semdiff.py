@@ -7,8 +7,8 @@ deep diff (let alone `ignore_order`, which hashes every value) would take minute
 600 MB export. deepdiff is imported only when a changed record (or an export's metadata)
 needs that detail: its import alone costs ~115 ms, and a sync summarises every changed file.
 
-What "the same memory" is in each format (`memmerge.parts` and `memmerge.KEYS`) is defined
-once, in memmerge, so a diff and a merge always agree on it.
+What "the same memory" is in each format (`memories.parts` and `memories.KEYS`) is defined
+once, in memories, so a diff, a merge and an export always agree on it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from vaultsync.memmerge import (
+from vaultsync.memories import (
     GRAPH_SCHEMA,
     KEYS,
     RECORD_SCHEMAS,

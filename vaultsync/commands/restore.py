@@ -144,7 +144,7 @@ def _short_diff(cfg: Config, vp: str, current: bytes, past: bytes) -> list[str]:
 def _merge(
     cfg: Config, vp: str, current: bytes, past: bytes, req: Request
 ) -> tuple[bytes, list[str]]:
-    from vaultsync import memmerge
+    from vaultsync import memmerge, memories
 
     schema = _schema_for(cfg, vp)
     now, then = schemas.check(current, vp, schema), schemas.check(past, vp, schema)
@@ -153,7 +153,7 @@ def _merge(
             raise UsageError(
                 f"{vp}: cannot merge, the file {label} is not valid: {checked.problem}"
             )
-    if not memmerge.mergeable(then.schema):
+    if not memories.mergeable(then.schema):
         raise UsageError(
             f"{vp}: --merge needs memories with an identity (records, mem0 items, an MCP "
             f"graph, an export), and this file is {then.schema}",
