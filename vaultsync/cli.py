@@ -281,6 +281,26 @@ def restore(
 
 @app.command()
 @handled
+def export(
+    output: Annotated[Path, typer.Option("--output", help="An empty folder to write to.")],
+    fmt: Annotated[str, typer.Option("--format", help="json, csv or markdown.")] = "json",
+    at: Annotated[str, typer.Option("--at", help="WHEN (default: HEAD).")] = "HEAD",
+    vault: VaultOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Write a portable export of every memory, with metadata.json and checksums.json.
+
+    Example: vaultsync export --format markdown --at yesterday --output ~/memories-export
+    """
+    from vaultsync.commands import export as cmd
+
+    out = Path(os.path.abspath(os.path.expanduser(output)))
+    return cmd.run(vault_path(vault), fmt, at, out, json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Files to check.")],
     schema: Annotated[str, typer.Option(help="auto, or a schema name or path.")] = "auto",

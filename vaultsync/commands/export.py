@@ -1,0 +1,144 @@
+"""`vaultsync export`: a portable copy of every memory at WHEN, with checksums."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vaultsync import __version__, config, memories, schemas, when
+from vaultsync.config import Config
+from vaultsync.errors import EXIT_OK, UsageError
+from vaultsync.fsutil import atomic_write
+from vaultsync.gitvault import GitVault, iso_z, utc_now
+
+FORMATS = ("json", "csv", "markdown")
+_FILES = {"json": "memories.json", "csv": "memories.csv", "markdown": "memories.md"}
+_CSV_COLUMNS = ["source", "vault_path", "kind", "id", "content", "data"]
+
+
+def run(
+    vault: Path, fmt: str, at: str, output: Path, json_out: bool = False, quiet: bool = False
+) -> int:
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if output.exists() and any(output.iterdir()):
+        raise UsageError(f"{output} is not empty", hint="export into a new or empty folder")
+    cfg = config.load(vault)
+    gv = GitVault(vault)
+    commit = when.resolve(gv, at)
+    paths = sorted(p for p in gv.tree_blobs(commit) if "/" in p)
+    entries = list(collect(cfg, paths, gv.read_blobs(commit, paths)))
+    body = {"json": _as_json, "csv": _as_csv, "markdown": _as_markdown}[fmt](entries)
+    meta = metadata(gv, commit, fmt, paths, entries)
+    written = write(output, {_FILES[fmt]: body, "metadata.json": meta})
+    if json_out:
+        print(json.dumps({"output": str(output), "files": written}, indent=2))
+    elif not quiet:
+        print(
+            f"exported {len(entries)} memories from {len(paths)} files at {commit[:10]} to {output}"
+        )
+    return EXIT_OK
+
+
+def collect(cfg: Config, paths: list[str], blobs: dict[str, bytes]) -> Iterator[dict[str, Any]]:
+    """One entry per memory (record, entity, relation); a file without identity is one entry."""
+    for vp in paths:
+        source, _, rel = vp.partition("/")
+        rules = next((s.schema for s in cfg.sources if s.name == source), "auto")
+        checked = schemas.check(blobs[vp], vp, schemas.pick_schema(rules, rel))
+        if checked.problem is not None:
+            continue  # the vault holds only valid files; a user schema may have changed since
+        kinds = memories.parts(checked.doc, checked.schema) if checked.doc is not None else None
+        if kinds is None:
+            yield _entry(source, vp, "document", "", "", checked.doc)
+            continue
+        for kind, items in kinds.items():
+            for item in items:
+                name, detail = memories.label(kind, item)
+                yield _entry(source, vp, kind, name, _content(kind, item, detail), item)
+
+
+def _content(kind: str, item: Any, detail: str) -> str:
+    if kind == "entity":
+        return "; ".join(str(o) for o in memories.observations(item))
+    return detail
+
+
+def _entry(source: str, vp: str, kind: str, ident: str, content: str, data: Any) -> dict[str, Any]:
+    return {
+        "source": source,
+        "vault_path": vp,
+        "kind": kind,
+        "id": ident,
+        "content": content,
+        "data": data,
+    }
+
+
+def _as_json(entries: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"memories": entries}, ensure_ascii=False, indent=1).encode() + b"\n"
+
+
+def _as_csv(entries: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for e in entries:
+        writer.writerow({**e, "data": json.dumps(e["data"], ensure_ascii=False)})
+    return out.getvalue().encode()
+
+
+def _as_markdown(entries: list[dict[str, Any]]) -> bytes:
+    lines = ["# Memories", ""]
+    source = path = None
+    for e in entries:
+        if e["source"] != source:
+            source, path = e["source"], None
+            lines += [f"## {source}", ""]
+        if e["vault_path"] != path:
+            path = e["vault_path"]
+            lines += [f"### {path}", ""]
+        lines.append(_markdown_item(e))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _markdown_item(e: dict[str, Any]) -> str:
+    if e["kind"] == "document":
+        return "```json\n" + json.dumps(e["data"], ensure_ascii=False, indent=2) + "\n```"
+    text = e["content"].replace("\n", " ")
+    return f"- **{e['kind']} {e['id']}**" + (f": {text}" if text else "")
+
+
+def metadata(
+    gv: GitVault, commit: str, fmt: str, paths: list[str], entries: list[dict[str, Any]]
+) -> bytes:
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e["kind"]] = counts.get(e["kind"], 0) + 1
+    doc = {
+        "vaultsync_version": __version__,
+        "exported_at": iso_z(utc_now()),
+        "commit": commit,
+        "commit_time": gv.run("show", "-s", "--format=%cI", commit).decode().strip(),
+        "format": fmt,
+        "files": len(paths),
+        "memories": len(entries),
+        "counts": counts,
+        "sources": sorted({p.partition("/")[0] for p in paths}),
+    }
+    return json.dumps(doc, indent=2).encode() + b"\n"
+
+
+def write(output: Path, files: dict[str, bytes]) -> dict[str, str]:
+    """Write the export and checksums.json: the SHA-256 of every other file in it."""
+    output.mkdir(parents=True, exist_ok=True)
+    sums = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    files["checksums.json"] = json.dumps({"sha256": sums}, indent=2).encode() + b"\n"
+    for name, data in files.items():
+        atomic_write(output / name, data, mode=0o600)
+    return sums
