@@ -33,6 +33,7 @@ def test_init_from_a_copy_then_restore_puts_every_file_back_in_a_fresh_home(sync
     assert restored == originals
     for p in (synced.home / "mem").rglob("*.json"):
         assert p.stat().st_mode & 0o777 == 0o600  # new files are private
+    assert "ok: no problems found" in synced.vs("verify").stdout
     synced.vs("adopt", "mem")
     assert "nothing changed" in synced.vs("sync").stdout
 

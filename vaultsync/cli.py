@@ -301,6 +301,18 @@ def export(
 
 @app.command()
 @handled
+def verify(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = False) -> int:
+    """Check the vault: git fsck, every file in HEAD valid, sources and state consistent.
+
+    Example: vaultsync verify   (after a recovery, or from a monitor; exit 1 on problems)
+    """
+    from vaultsync.commands import verify as cmd
+
+    return cmd.run(vault_path(vault), json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Files to check.")],
     schema: Annotated[str, typer.Option(help="auto, or a schema name or path.")] = "auto",

@@ -179,6 +179,19 @@ class GitVault:
             ["git", *args], cwd=self.root, capture_output=True, env=git_env()
         ).returncode
 
+    def fsck(self) -> list[str]:
+        """What `git fsck` finds wrong (nothing: an empty list)."""
+        proc = subprocess.run(
+            ["git", "fsck", "--no-progress", "--no-dangling"],
+            cwd=self.root,
+            capture_output=True,
+            env=git_env(),
+        )
+        out = (proc.stdout + proc.stderr).decode("utf-8", "replace").splitlines()
+        if proc.returncode and not out:
+            out = [f"exited {proc.returncode}"]
+        return out
+
     def head(self) -> str | None:
         # Not HEAD^{commit}: peeling parses the commit and costs 30 ms in a 100k vault.
         out = self.run("rev-parse", "-q", "--verify", "HEAD", check=False)
