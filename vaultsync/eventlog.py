@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from vaultsync.gitvault import iso_z, utc_now
 
 if TYPE_CHECKING:
-    from vaultsync.commands.sync import Plan
+    from vaultsync.plan import Plan
 
 MAX_BYTES = 1 << 20
 KEEP = 3

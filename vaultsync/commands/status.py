@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync import config, state
-from vaultsync.commands.sync import Options, load_state, plan, selected_sources
 from vaultsync.errors import EXIT_OK
 from vaultsync.gitvault import GitVault
+from vaultsync.plan import Scope, load_state, plan, selected_sources
 
 
 def collect(vault: Path) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def collect(vault: Path) -> dict[str, Any]:
     gv = GitVault(vault)
     head = gv.head()
     st = load_state(vault, gv, head)
-    p = plan(vault, cfg, sources, gv, st, Options(dry_run=True, quiet=True))
+    p = plan(vault, cfg, sources, gv, st, Scope())
     return {
         "vault": str(vault),
         "head": head,

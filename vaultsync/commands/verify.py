@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync import config, schemas, state
-from vaultsync.commands.sync import Options, plan, selected_sources
 from vaultsync.errors import EXIT_OK, EXIT_PARTIAL, GitError
 from vaultsync.gitvault import GitVault
+from vaultsync.plan import Scope, plan, selected_sources
 from vaultsync.state import State
 
 
@@ -32,7 +32,7 @@ def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
         problems += _invalid_in_head(cfg, gv, head, blobs)
         sources = selected_sources(cfg, (), config.this_host())
         # A fresh state: every file is hashed and compared with HEAD itself, not a cache.
-        p = plan(vault, cfg, sources, gv, State(head=head, rebuilt=True), Options(quiet=True))
+        p = plan(vault, cfg, sources, gv, State(head=head, rebuilt=True), Scope())
         problems += _state_problems(vault, gv, head, blobs)
     except GitError as exc:
         problems.append(f"cannot read the vault: {exc.stderr.strip().splitlines()[-1]}")

@@ -1,0 +1,150 @@
+"""Writing a sync: the vault work tree copy of each accepted file and its blob, streamed
+to `git fast-import` while the next file is still being read (git works on the other
+core meanwhile), then one commit, the index for exactly those paths, and the rejected ref."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from vaultsync import __version__, schemas
+from vaultsync.fsutil import replace_file
+from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
+from vaultsync.plan import Change, Plan
+
+SUMMARY_MAX_FILES = 1000  # a commit body summarises at most this many modified files
+
+
+class Committer:
+    """The sink of a plan: takes each accepted file as soon as it is decided."""
+
+    def __init__(self, vault: Path, gv: GitVault) -> None:
+        self.vault, self.gv = vault, gv
+        self._writer: CommitWriter | None = None
+        self._marks: dict[str, str] = {}
+        self._folders: set[str] = set()
+
+    def __call__(self, c: Change) -> None:
+        assert c.data is not None
+        self._copy_in(c.vault_path, c.data)
+        self._marks[c.vault_path] = self.writer.blob(c.data)
+        c.data = None  # streamed: a 100,000-file import never holds them all
+
+    @property
+    def writer(self) -> CommitWriter:
+        if self._writer is None:
+            self._writer = self.gv.writer()
+        return self._writer
+
+    def _copy_in(self, vp: str, data: bytes) -> None:
+        # Not fsynced: git's objects are the durable copy; the work tree is for browsing.
+        folder, _, _ = vp.rpartition("/")
+        if folder and folder not in self._folders:
+            os.makedirs(os.path.join(self.vault, folder), exist_ok=True)
+            self._folders.add(folder)
+        replace_file(os.path.join(self.vault, vp), data)
+
+    def finish(self, p: Plan, host: str, when: datetime, subject: str | None = None) -> str | None:
+        """Deletions, the commit, the rejected ref; returns the new HEAD (None: no commit)."""
+        if not p.changes and not p.new_rejections:
+            self.abort()
+            return None
+        ident = Ident.for_host(host)
+        message = commit_message(p, when, host, subject, summarize(self.gv, p.head, p.changes))
+        files: list[tuple[str, str | None]] = []
+        for c in p.changes:
+            if c.kind == "deleted":
+                self._delete(c.vault_path)
+            files.append((c.vault_path, self._marks.get(c.vault_path)))
+        w = self.writer
+        if files:
+            w.commit(self.gv.head_ref(), p.head, message, when, ident, files)
+        parent = self.gv.resolve(REJECTED_REF)
+        for vp, data in sorted(p.new_rejections.items()):
+            msg = rejection_message(vp, p.rejected[vp].reason, host)
+            w.commit(REJECTED_REF, parent, msg, when, ident, [(vp, w.blob(data))])
+            parent = None  # later commits in one fast-import session continue the ref
+        w.close()
+        self._writer = None
+        if not files:
+            return None
+        self.gv.stage([c.vault_path for c in p.changes])
+        self.gv.pack_if_needed()
+        return self.gv.head()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+
+    def _delete(self, vp: str) -> None:
+        target = self.vault / vp
+        target.unlink(missing_ok=True)
+        folder = target.parent
+        while folder != self.vault:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+
+
+def commit_plan(
+    vault: Path, gv: GitVault, p: Plan, host: str, when: datetime, subject: str | None = None
+) -> str | None:
+    """Commit a plan made without a sink (restore's pre-restore snapshot)."""
+    committer = Committer(vault, gv)
+    try:
+        for c in p.changes:
+            if c.kind != "deleted":
+                committer(c)
+        return committer.finish(p, host, when, subject)
+    except BaseException:
+        committer.abort()
+        raise
+
+
+def commit_message(
+    p: Plan,
+    when: datetime,
+    host: str,
+    subject: str | None = None,
+    summaries: dict[str, str] | None = None,
+) -> str:
+    added, modified, deleted = (p.of_kind(k) for k in ("added", "modified", "deleted"))
+    counts = f"+{len(added)} ~{len(modified)} -{len(deleted)}"
+    subject = f"vaultsync: {subject or iso_z(when)} {counts}"
+    said = summaries or {}
+    body = [
+        f"{c.vault_path}: {said.get(c.vault_path, c.kind)}"
+        for c in sorted(p.changes, key=lambda c: c.vault_path)
+    ]
+    trailers = f"Vaultsync-Host: {host}\nVaultsync-Version: {__version__}"
+    return f"{subject}\n\n" + "\n".join(body) + f"\n\n{trailers}\n"
+
+
+def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str, str]:
+    """'+3 entities, 1 entity changed' per modified file, diffed against HEAD's version.
+    Files over SUMMARY_MAX_BYTES say only "modified": parsing the old version of a
+    600 MB export as well would double the memory a sync needs."""
+    wanted = [c for c in changes if c.checked is not None and c.checked.problem is None]
+    if not head or not wanted or len(wanted) > SUMMARY_MAX_FILES:
+        return {}
+    from vaultsync import semdiff
+
+    old = gv.read_blobs(head, [c.vault_path for c in wanted])
+    out = {}
+    for c in wanted:
+        assert c.checked is not None
+        before = old.get(c.vault_path)
+        prior = schemas.check(before, c.vault_path, c.checked.schema) if before else None
+        if prior is not None and prior.problem is None:
+            diff = semdiff.diff_docs(prior.doc, c.checked.doc, c.checked.schema)
+            out[c.vault_path] = diff.summary()
+        c.checked = None  # the parsed document is not needed past this point
+    return out
+
+
+def rejection_message(vp: str, reason: str, host: str) -> str:
+    return f"vaultsync: rejected {vp}\n\n{reason}\n\nVaultsync-Host: {host}\n"

@@ -1,0 +1,247 @@
+"""Deciding what a sync commits: read each changed file once, hash it, validate it,
+scan it for secrets. Accepted files go to a sink as soon as they are decided (the
+Committer writes them while the next file is read); status and --dry-run pass none."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vaultsync import config, schemas, state
+from vaultsync.config import Config, Source
+from vaultsync.errors import UsageError
+from vaultsync.gitvault import GitVault, iso_z, utc_now
+from vaultsync.reader import Unreadable, blob_id, read_snapshot
+from vaultsync.scan import Candidate, SourceScan, scan_source
+from vaultsync.state import Rejection, State
+
+SUMMARY_MAX_BYTES = 64 << 20
+
+
+@dataclass
+class Change:
+    vault_path: str
+    kind: str  # "added" | "modified" | "deleted"
+    data: bytes | None = None
+    stat: list[int] = field(default_factory=list)
+    blob: str | None = None
+    checked: schemas.Checked | None = None  # the new version parsed, for the commit body
+
+
+@dataclass
+class Plan:
+    """What a sync would do; `status` and `--dry-run` stop here."""
+
+    head: str | None
+    changes: list[Change] = field(default_factory=list)
+    refreshed: dict[str, state.Entry] = field(default_factory=dict)  # same content, new stat
+    rejected: dict[str, Rejection] = field(default_factory=dict)
+    new_rejections: dict[str, bytes] = field(default_factory=dict)  # content for the side ref
+    held: list[str] = field(default_factory=list)  # messages of guards that held
+    unavailable: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    scans: list[SourceScan] = field(default_factory=list)
+    scanned_ns: int = 0
+    pushed: bool = False
+    push_error: str | None = None
+    config_blob: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[str]:
+        return sorted(c.vault_path for c in self.changes if c.kind == kind)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """How far a plan looks: `full` hashes every file; `progress` may print to a terminal."""
+
+    full: bool = False
+    allow_delete: bool = False
+    progress: bool = False
+
+
+Sink = Callable[["Change"], None]
+
+
+def selected_sources(cfg: Config, names: Sequence[str], host: str) -> list[Source]:
+    if not names:
+        return [s for s in cfg.sources if s.on_this_host(host)]
+    chosen = [cfg.source(n) for n in names]
+    if other := [s for s in chosen if not s.on_this_host(host)]:
+        s = other[0]
+        raise UsageError(
+            f"source {s.name!r} belongs to host {s.host!r}, and this is {host!r}",
+            hint=f"if this machine now holds it, run `vaultsync adopt {s.name}`",
+        )
+    return chosen
+
+
+def check_schemas(vault: Path, sources: Sequence[Source]) -> None:
+    """A missing or broken user schema is a configuration error (exit 2) before any work,
+    not a surprise halfway through a sync."""
+    for src in sources:
+        rules = [src.schema] if isinstance(src.schema, str) else list(src.schema.values())
+        for name in rules:
+            schemas.ensure_schema(name, vault_root=vault)
+
+
+def load_state(vault: Path, gv: GitVault, head: str | None) -> State:
+    """The saved state, made consistent with HEAD.
+
+    A missing or unreadable state is rebuilt as an empty one: every file becomes a
+    candidate, is hashed and compared with HEAD's blob (no spurious commit), and since
+    it lists no file that is not on disk, it never infers a deletion."""
+    st = state.load(vault)
+    if st is None:
+        return State(head=head, rebuilt=True)
+    if st.head != head:
+        changed = gv.changed_between(st.head, head) if st.head and head else None
+        if changed is None:
+            return State(head=head, rebuilt=True)
+        # Someone else moved HEAD (a hand-made commit, a pull): what the state says
+        # about those paths no longer describes HEAD.
+        for vp in changed:
+            st.drop(vp)
+        st.head = head
+    return st
+
+
+def head_blobs(gv: GitVault, head: str | None, paths: Sequence[str]) -> dict[str, str]:
+    if not head or not paths:
+        return {}
+    names = sorted({p.partition("/")[0] for p in paths})
+    wanted = set(paths)
+    return {p: b for p, b in gv.tree_blobs(head, names).items() if p in wanted}
+
+
+def plan(
+    vault: Path,
+    cfg: Config,
+    sources: Sequence[Source],
+    gv: GitVault,
+    st: State,
+    scope: Scope,
+    sink: Sink | None = None,
+) -> Plan:
+    p = Plan(head=st.head, scanned_ns=time.time_ns())
+    for src in sources:
+        sc = scan_source(src, st, scope.full)
+        p.scans.append(sc)
+        p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
+        if not sc.available:
+            p.unavailable.append(
+                f"source {src.name!r} is unavailable ({sc.reason}); nothing of it was deleted"
+            )
+            continue
+        _plan_deletions(p, sc, cfg, scope)
+    _plan_config(p, cfg, gv, st, sink)
+    candidates = [c for sc in p.scans for c in sc.candidates]
+    # New files (or a rebuilt state): the content HEAD already has is no change.
+    known = head_blobs(
+        gv, st.head, [c.vault_path for c in candidates if st.entry(c.vault_path) is None]
+    )
+    for cand in _with_progress(candidates, scope.progress):
+        change = _plan_file(p, cand, st, known, cfg, vault)
+        if change is not None:
+            p.changes.append(change)
+            if sink is not None:
+                sink(change)
+    return p
+
+
+def _plan_config(p: Plan, cfg: Config, gv: GitVault, st: State, sink: Sink | None) -> None:
+    """A hand edit of vaultsync.toml goes in with the next sync: a clone must know its sources."""
+    blob = blob_id(cfg.raw)
+    if blob == st.config_blob:
+        return
+    if blob != gv.blob_at(st.head, config.CONFIG_NAME):
+        change = Change(config.CONFIG_NAME, "modified", cfg.raw, [], blob)
+        p.changes.append(change)
+        if sink is not None:
+            sink(change)
+    p.config_blob = blob
+
+
+def _plan_deletions(p: Plan, sc: SourceScan, cfg: Config, scope: Scope) -> None:
+    tracked = sc.seen + len(sc.deleted)
+    gone = sc.deleted
+    if not gone:
+        return
+    if not scope.allow_delete and len(gone) >= 5 and len(gone) > cfg.max_delete * tracked:
+        p.held.append(
+            f"source {sc.source.name!r}: {len(gone)} of {tracked} files were deleted, more than "
+            f"max_delete ({cfg.max_delete:.0%}); the deletions were not committed. If they are "
+            "meant, run `vaultsync sync --allow-delete`"
+        )
+        return
+    p.changes += [Change(vp, "deleted") for vp in gone]
+
+
+def _plan_file(
+    p: Plan, cand: Candidate, st: State, known: dict[str, str], cfg: Config, vault: Path
+) -> Change | None:
+    """The change this file makes, or None (unchanged, or rejected: recorded in `p`)."""
+    vp = cand.vault_path
+    old = st.entry(vp)
+    prior = st.rejected.get(vp)
+    if prior is not None and prior.stat == cand.stat:
+        p.rejected[vp] = prior  # still the same rejected content: not read again
+        return None
+    try:
+        snap = read_snapshot(cand.path)
+    except Unreadable as exc:
+        p.rejected[vp] = Rejection(str(exc), None, cand.stat, iso_z(utc_now()))
+        return None
+    committed = old[4] if old else known.get(vp)
+    if snap.blob == committed:
+        p.refreshed[vp] = [*snap.stat, snap.blob]
+        return None
+    rel = vp.partition("/")[2]
+    checked = schemas.check(
+        snap.data, vp, schemas.pick_schema(cand.source.schema, rel), vault_root=vault
+    )
+    secrets = secret_findings(snap.data, cfg.secrets)
+    if secrets and cfg.secrets == "block":
+        # Not written anywhere in git, not even the rejected ref: history is forever.
+        p.rejected[vp] = Rejection(secrets, snap.blob, snap.stat, iso_z(utc_now()))
+        return None
+    if checked.problem is not None:
+        p.rejected[vp] = Rejection(str(checked.problem), snap.blob, snap.stat, iso_z(utc_now()))
+        if prior is None or prior.blob != snap.blob:
+            p.new_rejections[vp] = snap.data
+        return None
+    if secrets:
+        p.warnings.append(f'{vp}: committed with {secrets} (secrets = "warn")')
+    kind = "added" if committed is None else "modified"
+    keep = checked if kind == "modified" and len(snap.data) <= SUMMARY_MAX_BYTES else None
+    return Change(vp, kind, snap.data, snap.stat, snap.blob, keep)
+
+
+def secret_findings(data: bytes, policy: str) -> str:
+    """'' when clean (or not scanned), else what was found where, never the value."""
+    if policy == "off":
+        return ""
+    from vaultsync import secretscan
+
+    found = secretscan.scan(data)
+    if not found:
+        return ""
+    more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+    return "secret found: " + "; ".join(str(f) for f in found[:3]) + more
+
+
+def _with_progress(items: list[Candidate], progress: bool) -> Iterator[Candidate]:
+    """Progress on a terminal for long reads (an initial import); silent otherwise."""
+    if not progress or len(items) < 500 or not sys.stderr.isatty():
+        yield from items
+        return
+    total, shown = len(items), 0.0
+    for i, item in enumerate(items, 1):
+        if time.monotonic() - shown > 0.5:
+            print(f"\rreading {i}/{total} files", end="", file=sys.stderr, flush=True)
+            shown = time.monotonic()
+        yield item
+    print(f"\rread {total} files" + " " * 12, file=sys.stderr)
