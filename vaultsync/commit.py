@@ -8,7 +8,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from vaultsync import __version__, schemas
+from vaultsync import __version__
 from vaultsync.fsutil import replace_file
 from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
 from vaultsync.plan import Change, Plan
@@ -131,7 +131,7 @@ def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str
     wanted = [c for c in changes if c.checked is not None and c.checked.problem is None]
     if not head or not wanted or len(wanted) > SUMMARY_MAX_FILES:
         return {}
-    from vaultsync import semdiff
+    from vaultsync import schemas, semdiff
 
     old = gv.read_blobs(head, [c.vault_path for c in wanted])
     out = {}

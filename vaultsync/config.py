@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vaultsync import schemas
 from vaultsync.errors import ConfigError, UsageError, VaultNotFound
 from vaultsync.fsutil import atomic_write
 from vaultsync.globs import GlobSet
@@ -103,7 +101,7 @@ class Config:
 
 def this_host() -> str:
     """The machine's name for `host` binding: $VAULTSYNC_HOST, else the hostname."""
-    return os.environ.get("VAULTSYNC_HOST") or socket.gethostname()
+    return os.environ.get("VAULTSYNC_HOST") or os.uname().nodename  # gethostname, sans socket
 
 
 def parse_duration(text: str, key: str) -> float:
@@ -130,8 +128,31 @@ def load(vault: Path) -> Config:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    schemas.check_config(doc)
+    _check_once(vault, raw, doc)
     return replace(from_dict(doc), raw=raw)
+
+
+def _check_once(vault: Path, raw: bytes, doc: dict[str, Any]) -> None:
+    """Validate against the shipped config schema, once per content: the same bytes
+    checked before (their hash in .vaultsync/config.checked) are not checked again, so
+    a no-change sync imports no schema code."""
+    import hashlib
+
+    digest = hashlib.sha256(raw).hexdigest()
+    marker = vault / ".vaultsync" / "config.checked"
+    try:
+        if marker.read_text() == digest:
+            return
+    except OSError:
+        pass
+    from vaultsync import schemas
+
+    schemas.check_config(doc)
+    try:
+        marker.parent.mkdir(exist_ok=True)
+        atomic_write(marker, digest.encode(), durable=False)
+    except OSError:
+        pass  # a read-only vault still loads its config: it is only checked every time
 
 
 def from_dict(doc: Mapping[str, Any]) -> Config:

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +37,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, durable: b
             mode = os.stat(path).st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o600
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:

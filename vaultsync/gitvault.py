@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -82,6 +81,8 @@ class CommitWriter:
         self._vault = vault
         self._marks = 0
         # stderr to a file, not a pipe: a pipe nobody reads can fill up and stall git.
+        import tempfile
+
         self._err = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
             ["git", "fast-import", "--quiet", "--done"],

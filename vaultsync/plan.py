@@ -9,14 +9,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vaultsync import config, schemas, state
+from vaultsync import config, state
 from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
 from vaultsync.gitvault import GitVault, iso_z, utc_now
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
 from vaultsync.scan import Candidate, SourceScan, scan_source
 from vaultsync.state import Rejection, State
+
+if TYPE_CHECKING:
+    from vaultsync import schemas
 
 SUMMARY_MAX_BYTES = 64 << 20
 
@@ -85,7 +89,10 @@ def check_schemas(vault: Path, sources: Sequence[Source]) -> None:
     for src in sources:
         rules = [src.schema] if isinstance(src.schema, str) else list(src.schema.values())
         for name in rules:
-            schemas.ensure_schema(name, vault_root=vault)
+            if name not in ("auto", "none"):  # no schema code to load for the common case
+                from vaultsync import schemas
+
+                schemas.ensure_schema(name, vault_root=vault)
 
 
 def load_state(vault: Path, gv: GitVault, head: str | None) -> State:
@@ -184,6 +191,8 @@ def _plan_file(
     p: Plan, cand: Candidate, st: State, known: dict[str, str], cfg: Config, vault: Path
 ) -> Change | None:
     """The change this file makes, or None (unchanged, or rejected: recorded in `p`)."""
+    from vaultsync import schemas  # not imported by a sync that reads no file
+
     vp = cand.vault_path
     old = st.entry(vp)
     prior = st.rejected.get(vp)
