@@ -3,6 +3,7 @@ touch the user's config, and vaultsync is run as the real command in a subproces
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,11 +68,31 @@ class Env:
     def commits(self) -> int:
         return int(self.git("rev-list", "--count", "HEAD").strip())
 
+    def records(self, name: str, count: int, content: str = "c") -> Path:
+        """A folder of `count` one-memory JSON files under HOME, tracked and synced."""
+        folder = self.home / name
+        folder.mkdir()
+        for i in range(count):
+            (folder / f"{i}.json").write_text(json.dumps({"id": str(i), "content": content}))
+        self.vs("init")
+        self.vs("track", str(folder))
+        self.vs("sync")
+        return folder
+
     def memories(self, name: str = "mem") -> Path:
         """A folder of real memory files (copied from the samples) under HOME."""
         target = self.home / name
         shutil.copytree(SAMPLES, target)
         return target
+
+
+def load_sample(path: Path) -> tuple[Any, str]:
+    """A sample as vaultsync reads it: parsed once by schemas.check, with its detected schema."""
+    from vaultsync import schemas
+
+    checked = schemas.check(path.read_bytes(), path.name)
+    assert checked.problem is None, checked.problem
+    return checked.doc, checked.schema
 
 
 @pytest.fixture

@@ -124,13 +124,7 @@ def test_unavailable_source_deletes_nothing(synced: Env) -> None:
 
 
 def test_mass_deletion_is_held_but_other_changes_go_in(env: Env) -> None:
-    mem = env.home / "many"
-    mem.mkdir()
-    for i in range(10):
-        (mem / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "c"}))
-    env.vs("init")
-    env.vs("track", str(mem))
-    env.vs("sync")
+    mem = env.records("many", 10)
     for i in range(6):
         (mem / f"{i}.json").unlink()
     (mem / "9.json").write_text('{"id": "9", "content": "edited"}')
@@ -148,13 +142,7 @@ def test_mass_deletion_is_held_but_other_changes_go_in(env: Env) -> None:
 
 
 def test_few_deletions_are_not_held(env: Env) -> None:
-    mem = env.home / "few"
-    mem.mkdir()
-    for i in range(4):
-        (mem / f"{i}.json").write_text("{}")
-    env.vs("init")
-    env.vs("track", str(mem))
-    env.vs("sync")
+    mem = env.records("few", 4)
     for i in range(4):
         (mem / f"{i}.json").unlink()  # all of them, but fewer than 5
     assert len(json.loads(env.vs("sync", "--json").stdout)["deleted"]) == 4
@@ -199,13 +187,7 @@ def test_symlinks_are_followed_only_inside_the_source(synced: Env) -> None:
 
 
 def test_initial_import_leaves_no_loose_objects(env: Env) -> None:
-    mem = env.home / "bulk"
-    mem.mkdir()
-    for i in range(500):
-        (mem / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "m"}))
-    env.vs("init")
-    env.vs("track", str(mem))
-    env.vs("sync")
+    env.records("bulk", 500)
     counts = dict(line.split(": ") for line in env.git("count-objects", "-v").splitlines())
     # The 500 blobs went into a pack; the few loose objects are init's and track's
     # (fast-import unpacks imports under fastimport.unpackLimit, 100 objects).

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, load_sample
 from vaultsync import schemas
 from vaultsync.errors import UsageError
 from vaultsync.memmerge import dumps, merge_docs
@@ -18,12 +18,6 @@ MCP = SAMPLES / "mcp" / "memory.jsonl"
 MEM0 = SAMPLES / "mem0" / "memories.json"
 EXPORT = SAMPLES / "export" / "export.json"
 RECORD = SAMPLES / "records" / "yt-transcript" / "65aa9c82-79f2-48b0-8cb4-a0d7d6225675.json"
-
-
-def load(path: Path) -> tuple[Any, str]:
-    checked = schemas.check(path.read_bytes(), path.name)
-    assert checked.problem is None, checked.problem
-    return checked.doc, checked.schema
 
 
 def mem0_item(i: int, text: str | None = None) -> dict[str, Any]:
@@ -58,7 +52,7 @@ def test_wiped_half_then_learned_more_mem0() -> None:
 
 
 def test_wiped_half_then_learned_more_export() -> None:
-    past, schema = load(EXPORT)
+    past, schema = load_sample(EXPORT)
     past["memories"] += [
         {"id": f"mem_{i}", "content": f"fact {i}", "embedding": [0.5] * 16} for i in range(7)
     ]
@@ -82,7 +76,7 @@ def test_wiped_half_then_learned_more_export() -> None:
 
 
 def test_inputs_are_not_modified() -> None:
-    past, schema = load(MCP)
+    past, schema = load_sample(MCP)
     current = copy.deepcopy([line for line in past if line.get("name") != "Postgres"])
     named(current, "Ada_Lovelace")["observations"] = ["new one"]
     named(current, "vaultsync")["entityType"] = "software"
@@ -120,7 +114,7 @@ def test_unknown_conflict_rule() -> None:
 
 
 def test_mcp_entities_observations_relations() -> None:
-    past, schema = load(MCP)
+    past, schema = load_sample(MCP)
     current = copy.deepcopy(past)
     current = [line for line in current if "Postgres" not in (line.get("name"), line.get("to"))]
     ada = named(current, "Ada_Lovelace")
@@ -146,7 +140,7 @@ def test_mcp_entities_observations_relations() -> None:
 
 
 def test_mcp_theirs_takes_fields_but_keeps_new_observations() -> None:
-    past, schema = load(MCP)
+    past, schema = load_sample(MCP)
     current = copy.deepcopy(past)
     vaultsync = named(current, "vaultsync")
     vaultsync["entityType"] = "software"
@@ -188,7 +182,7 @@ def test_graph_as_one_document_keeps_its_shape() -> None:
 
 def test_legacy_one_line_memory_json() -> None:
     """The server's legacy memory.json is JSON Lines; with one line it parses as one object."""
-    past, schema = load(MCP)
+    past, schema = load_sample(MCP)
     ada = copy.deepcopy(named(past, "Ada_Lovelace"))
 
     grown = merge_docs(ada, past, schema)
@@ -202,7 +196,7 @@ def test_legacy_one_line_memory_json() -> None:
 def test_mcp_merge_writes_like_the_server() -> None:
     """The MCP server's own style: compact separators, entities first, no final newline."""
     data = MCP.read_bytes()
-    past, schema = load(MCP)
+    past, schema = load_sample(MCP)
     current = [line for line in past if line.get("name") != "vaultsync"]
     like = b"\n".join(json.dumps(x, separators=(",", ":")).encode() for x in current)
 
@@ -217,7 +211,7 @@ def test_mcp_merge_writes_like_the_server() -> None:
 
 
 def test_record_file_gone_comes_back() -> None:
-    past, schema = load(RECORD)
+    past, schema = load_sample(RECORD)
 
     result = merge_docs(None, past, schema)
 
@@ -226,7 +220,7 @@ def test_record_file_gone_comes_back() -> None:
 
 
 def test_record_file_changed_keep_or_theirs() -> None:
-    past, schema = load(RECORD)
+    past, schema = load_sample(RECORD)
     current = dict(past, content="Transcripts are stored as HTML")
 
     assert merge_docs(current, past, schema).doc == current
@@ -236,7 +230,7 @@ def test_record_file_changed_keep_or_theirs() -> None:
 
 
 def test_whole_graph_gone_reports_every_memory() -> None:
-    past, schema = load(MCP)
+    past, schema = load_sample(MCP)
 
     result = merge_docs(None, past, schema)
 

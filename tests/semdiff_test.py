@@ -7,12 +7,11 @@ import json
 import random
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, load_sample
 from vaultsync import schemas
 from vaultsync.semdiff import diff_docs
 
@@ -20,13 +19,6 @@ MCP = SAMPLES / "mcp" / "memory.jsonl"
 MEM0 = SAMPLES / "mem0" / "memories.json"
 EXPORT = SAMPLES / "export" / "export.json"
 RECORD = SAMPLES / "records" / "second-brain" / "31162427-3bfd-1d33-8d00-38ec42650644.json"
-
-
-def load(path: Path) -> tuple[Any, str]:
-    """A sample as vaultsync reads it: parsed once by schemas.check, with its detected schema."""
-    checked = schemas.check(path.read_bytes(), path.name)
-    assert checked.problem is None, checked.problem
-    return checked.doc, checked.schema
 
 
 def entity(doc: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -37,7 +29,7 @@ def entity(doc: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 
 def test_mcp_graph_entities_observations_and_relations() -> None:
-    old, schema = load(MCP)
+    old, schema = load_sample(MCP)
     new = copy.deepcopy(old)
     ada = entity(new, "Ada_Lovelace")
     ada["observations"].remove("likes dark mode")
@@ -65,7 +57,7 @@ def test_mcp_graph_entities_observations_and_relations() -> None:
 
 
 def test_mcp_relation_added_and_entity_removed() -> None:
-    old, schema = load(MCP)
+    old, schema = load_sample(MCP)
     new = [line for line in old if line.get("name") != "Postgres"]
     new.append({"type": "relation", "from": "Ada_Lovelace", "to": "Postgres",
                 "relationType": "avoids"})  # fmt: skip
@@ -79,7 +71,7 @@ def test_mcp_relation_added_and_entity_removed() -> None:
 
 
 def test_reordered_observations_and_lines_are_no_change() -> None:
-    old, schema = load(MCP)
+    old, schema = load_sample(MCP)
     new = copy.deepcopy(old)[::-1]
     entity(new, "Ada_Lovelace")["observations"].reverse()
 
@@ -119,7 +111,7 @@ def test_graph_as_one_document() -> None:
 
 
 def test_created_and_deleted_files() -> None:
-    doc, schema = load(MCP)
+    doc, schema = load_sample(MCP)
 
     created, deleted = diff_docs(None, doc, schema), diff_docs(doc, None, schema)
 
@@ -137,7 +129,7 @@ def test_created_and_deleted_files() -> None:
 
 
 def test_mem0_memories_added_removed_changed() -> None:
-    old, schema = load(MEM0)
+    old, schema = load_sample(MEM0)
     new = copy.deepcopy(old)
     lyon = new["results"][2]
     lyon["memory"] = "Lives in Paris"
@@ -155,7 +147,7 @@ def test_mem0_memories_added_removed_changed() -> None:
 
 
 def test_mem0_bare_list_and_plurals() -> None:
-    old, schema = load(MEM0)
+    old, schema = load_sample(MEM0)
     new = old["results"] + [{"id": f"n{i}", "memory": f"fact {i}"} for i in range(3)]
 
     diff = diff_docs(old["results"], new, schema)
@@ -164,7 +156,7 @@ def test_mem0_bare_list_and_plurals() -> None:
 
 
 def test_single_record_file() -> None:
-    old, schema = load(RECORD)
+    old, schema = load_sample(RECORD)
     new = copy.deepcopy(old)
     new["content"] = "Obsidian vault moved to Notes/"
     new["metadata"]["tags"] = ["obsidian"]
@@ -184,7 +176,7 @@ def test_single_record_file() -> None:
 
 
 def test_export_embedding_is_reported_not_dumped() -> None:
-    old, schema = load(EXPORT)
+    old, schema = load_sample(EXPORT)
     vector = [random.uniform(-1, 1) for _ in range(1536)]
     old["memories"][0]["embedding"] = vector
     new = copy.deepcopy(old)
@@ -202,7 +194,7 @@ def test_export_embedding_is_reported_not_dumped() -> None:
 
 
 def test_an_embedding_added_or_removed_is_not_dumped_either() -> None:
-    old, schema = load(EXPORT)
+    old, schema = load_sample(EXPORT)
     new = copy.deepcopy(old)
     del new["memories"][0]["embedding"]
     new["memories"][1]["vectors"] = {"small": [0.25] * 384}
@@ -219,7 +211,7 @@ def test_an_embedding_added_or_removed_is_not_dumped_either() -> None:
 
 
 def test_export_memories_relationships_and_metadata() -> None:
-    old, schema = load(EXPORT)
+    old, schema = load_sample(EXPORT)
     new = copy.deepcopy(old)
     new["memories"].append({"id": "mem_new", "content": "Invoice sent", "embedding": [0.1] * 16})
     new["memories"][1]["content"] = "Deadline moved to April"
@@ -241,7 +233,7 @@ def test_export_memories_relationships_and_metadata() -> None:
 
 
 def test_relationship_strength_changed() -> None:
-    old, schema = load(EXPORT)
+    old, schema = load_sample(EXPORT)
     new = copy.deepcopy(old)
     new["relationships"][0]["strength"] = 0.2
 
@@ -252,7 +244,7 @@ def test_relationship_strength_changed() -> None:
 
 
 def test_long_values_are_shortened() -> None:
-    old, schema = load(MEM0)
+    old, schema = load_sample(MEM0)
     new = copy.deepcopy(old)
     new["results"][0]["memory"] = "very long " * 200
 
