@@ -199,3 +199,24 @@ def test_initial_import_leaves_no_loose_objects(env: Env) -> None:
 @pytest.mark.parametrize("args", [["sync", "--wait", "x"], ["frobnicate"], ["track"]])
 def test_usage_errors_exit_2(env: Env, args: list[str]) -> None:
     env.vs(*args, code=2)
+
+
+def test_a_second_real_sync_exits_3_while_the_first_runs(synced: Env) -> None:
+    bulk = synced.home / "mem" / "bulk"
+    bulk.mkdir()
+    for i in range(4000):
+        (bulk / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "x" * 300}))
+    first = subprocess.Popen([sys.executable, "-m", "vaultsync", "sync", "-q"], env=synced.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock = synced.vault / ".vaultsync" / "lock"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and lock.read_text().strip() != str(first.pid):
+        time.sleep(0.01)  # until the first sync has taken the lock
+    second = synced.vs("sync", code=None)
+    first.wait()
+    assert first.returncode == 0
+    if second.returncode == 3:
+        assert f"another vaultsync (pid {first.pid}) is syncing this vault" in second.stderr
+    else:  # the first finished before the second asked: it must then have found nothing
+        assert second.returncode == 0 and "nothing changed" in second.stdout
+    assert "mem/bulk/3999.json" in synced.head_files()
