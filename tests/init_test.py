@@ -49,3 +49,9 @@ def test_init_refuses_a_remote_url_with_a_password(env: Env) -> None:
     assert "password" in err
     assert "hunter2" not in err
     assert not env.vault.exists()
+
+
+def test_init_sets_fast_compression_and_split_index(env: Env) -> None:
+    env.vs("init")
+    assert env.git("config", "core.compression").strip() == "1"
+    assert env.git("config", "core.splitIndex").strip() == "true"
