@@ -29,6 +29,7 @@ VaultOpt = Annotated[
     Path | None,
     typer.Option(
         "--vault",
+        metavar="PATH",
         help="The vault folder (default: $VAULTSYNC_VAULT, else the user data dir).",
         show_default=False,
     ),
@@ -55,10 +56,14 @@ def handled(fn: Callable[P, int]) -> Callable[P, None]:
 @handled
 def init(
     vault: VaultOpt = None,
-    remote: Annotated[str | None, typer.Option(help="URL of a remote to push to.")] = None,
+    remote: Annotated[
+        str | None, typer.Option(metavar="URL", help="URL of a remote to push to.")
+    ] = None,
     from_: Annotated[
         str | None,
-        typer.Option("--from", help="Clone an existing vault (URL, path or bundle file)."),
+        typer.Option(
+            "--from", metavar="URL|PATH", help="Clone an existing vault (URL, path or bundle file)."
+        ),
     ] = None,
     quiet: QuietOpt = False,
 ) -> int:
@@ -79,19 +84,26 @@ def init(
 @app.command()
 @handled
 def track(
-    path: Annotated[Path, typer.Argument(help="A folder or a single file to keep safe.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="A folder or a single file to keep safe.")
+    ],
     vault: VaultOpt = None,
     name: Annotated[
-        str | None, typer.Option(help="The source's name (its folder in the vault).")
+        str | None,
+        typer.Option(metavar="NAME", help="The source's name (its folder in the vault)."),
     ] = None,
     include: Annotated[
-        list[str] | None, typer.Option(help="Glob of files to keep (repeatable).")
+        list[str] | None, typer.Option(metavar="GLOB", help="Glob of files to keep (repeatable).")
     ] = None,
     exclude: Annotated[
-        list[str] | None, typer.Option(help="Glob of files to leave out (repeatable).")
+        list[str] | None,
+        typer.Option(metavar="GLOB", help="Glob of files to leave out (repeatable)."),
     ] = None,
     schema: Annotated[
-        str, typer.Option(help="auto, none, a schema name or a schema path in the vault.")
+        str,
+        typer.Option(
+            metavar="SCHEMA", help="auto, none, a schema name or a schema path in the vault."
+        ),
     ] = "auto",
     any_host: Annotated[
         bool, typer.Option("--any-host", help="Sync this source on every machine.")
@@ -121,7 +133,7 @@ def track(
 @app.command()
 @handled
 def untrack(
-    name: Annotated[str, typer.Argument(help="The source's name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The source's name.")],
     vault: VaultOpt = None,
     wait: WaitOpt = 0.0,
     quiet: QuietOpt = False,
@@ -138,7 +150,7 @@ def untrack(
 @app.command()
 @handled
 def adopt(
-    names: Annotated[list[str], typer.Argument(help="Source names.")],
+    names: Annotated[list[str], typer.Argument(metavar="NAME", help="Source names.")],
     vault: VaultOpt = None,
     wait: WaitOpt = 0.0,
     quiet: QuietOpt = False,
@@ -157,7 +169,7 @@ def adopt(
 def sync(
     vault: VaultOpt = None,
     source: Annotated[
-        list[str] | None, typer.Option(help="Sync only this source (repeatable).")
+        list[str] | None, typer.Option(metavar="NAME", help="Sync only this source (repeatable).")
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be committed.")
@@ -200,9 +212,13 @@ def status(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = 
 @app.command()
 @handled
 def log(
-    paths: Annotated[list[str] | None, typer.Argument(help="A source path or vault path.")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(metavar="PATH", help="A source path or vault path.")
+    ] = None,
     vault: VaultOpt = None,
-    n: Annotated[int | None, typer.Option("-n", help="Show at most N commits.")] = None,
+    n: Annotated[
+        int | None, typer.Option("-n", metavar="N", help="Show at most N commits.")
+    ] = None,
     rejected: Annotated[bool, typer.Option("--rejected", help="Show what was kept aside.")] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -219,13 +235,19 @@ def log(
 @app.command()
 @handled
 def diff(
-    paths: Annotated[list[str] | None, typer.Argument(help="A source path or vault path.")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(metavar="PATH", help="A source path or vault path.")
+    ] = None,
     vault: VaultOpt = None,
     from_: Annotated[
-        str | None, typer.Option("--from", help="WHEN to compare from (default: HEAD).")
+        str | None,
+        typer.Option("--from", metavar="WHEN", help="WHEN to compare from (default: HEAD)."),
     ] = None,
     to: Annotated[
-        str | None, typer.Option("--to", help="WHEN to compare to (default: the files on disk).")
+        str | None,
+        typer.Option(
+            "--to", metavar="WHEN", help="WHEN to compare to (default: the files on disk)."
+        ),
     ] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -243,18 +265,23 @@ def diff(
 @handled
 def restore(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Files or folders (default: all).")
+        list[str] | None,
+        typer.Argument(metavar="PATH", help="Files or folders (default: all)."),
     ] = None,
     at: Annotated[
-        str, typer.Option("--at", help="A commit, an ISO date, or e.g. '2 days ago'.")
+        str,
+        typer.Option("--at", metavar="WHEN", help="A commit, an ISO date, or e.g. '2 days ago'."),
     ] = "",
     vault: VaultOpt = None,
     to: Annotated[
-        Path | None, typer.Option("--to", help="Write under DIR, not to sources.")
+        Path | None, typer.Option("--to", metavar="DIR", help="Write under DIR, not to sources.")
     ] = None,
     merge: Annotated[bool, typer.Option("--merge", help="Bring back lost memories only.")] = False,
     conflict: Annotated[
-        str, typer.Option(help="With --merge: keep (current) or theirs (WHEN's).")
+        str,
+        typer.Option(
+            metavar="keep|theirs", help="With --merge: keep (current) or theirs (WHEN's)."
+        ),
     ] = "keep",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Overwrite without asking.")] = False,
@@ -282,9 +309,13 @@ def restore(
 @app.command()
 @handled
 def export(
-    output: Annotated[Path, typer.Option("--output", help="An empty folder to write to.")],
-    fmt: Annotated[str, typer.Option("--format", help="json, csv or markdown.")] = "json",
-    at: Annotated[str, typer.Option("--at", help="WHEN (default: HEAD).")] = "HEAD",
+    output: Annotated[
+        Path, typer.Option("--output", metavar="DIR", help="An empty folder to write to.")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="json|csv|markdown", help="json, csv or markdown.")
+    ] = "json",
+    at: Annotated[str, typer.Option("--at", metavar="WHEN", help="WHEN (default: HEAD).")] = "HEAD",
     vault: VaultOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -314,8 +345,10 @@ def verify(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = 
 @app.command()
 @handled
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Files to check.")],
-    schema: Annotated[str, typer.Option(help="auto, or a schema name or path.")] = "auto",
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Files to check.")],
+    schema: Annotated[
+        str, typer.Option(metavar="SCHEMA", help="auto, or a schema name or path.")
+    ] = "auto",
     vault: VaultOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
