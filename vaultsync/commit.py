@@ -128,12 +128,16 @@ def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str
     """'+3 entities, 1 entity changed' per modified file, diffed against HEAD's version.
     Files over SUMMARY_MAX_BYTES say only "modified": parsing the old version of a
     600 MB export as well would double the memory a sync needs."""
-    wanted = [c for c in changes if c.checked is not None and c.checked.problem is None]
+    wanted = [
+        c
+        for c in changes
+        if c.checked is not None and c.checked.problem is None and c.old_blob is not None
+    ]
     if not head or not wanted or len(wanted) > SUMMARY_MAX_FILES:
         return {}
     from vaultsync import schemas, semdiff
 
-    old = gv.read_blobs(head, [c.vault_path for c in wanted])
+    old = gv.read_objects([c.old_blob or "" for c in wanted], [c.vault_path for c in wanted])
     out = {}
     for c in wanted:
         assert c.checked is not None

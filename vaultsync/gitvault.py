@@ -88,7 +88,9 @@ class CommitWriter:
 
         self._err = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
-            ["git", "fast-import", "--quiet", "--done"],
+            # unpackLimit=0: fast-import would otherwise explode a pack of under 100
+            # objects into loose ones, deflating a 545 MB file a second time (10.7 s).
+            ["git", "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--done"],
             cwd=vault.root,
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -255,13 +257,18 @@ class GitVault:
     def read_blobs(self, rev: str, paths: Sequence[str]) -> dict[str, bytes]:
         """The content of each path at `rev`: one tree lookup per path, never a walk of
         history, in one `cat-file --batch` process."""
-        if not paths:
+        return self.read_objects([f"{rev}:{p}" for p in paths], paths)
+
+    def read_objects(self, names: Sequence[str], keys: Sequence[str]) -> dict[str, bytes]:
+        """Objects by name (a blob id is fastest: `HEAD:path` resolves the path through
+        every tree on the way, 7 ms each in a 20,000-file folder), under `keys`."""
+        if not names:
             return {}
-        request = "".join(f"{rev}:{p}\n" for p in paths).encode("utf-8", "surrogateescape")
+        request = "".join(f"{n}\n" for n in names).encode("utf-8", "surrogateescape")
         out = self.run("cat-file", "--batch", input=request)
         found: dict[str, bytes] = {}
         pos = 0
-        for path in paths:
+        for path in keys:
             end = out.index(b"\n", pos)
             header = out[pos:end].split()
             pos = end + 1
@@ -313,7 +320,18 @@ class GitVault:
             return
         self.clear_stale_lock(self.git_dir / "index.lock")
         data = b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths) + b"\0"
-        self.run("update-index", "-z", "--add", "--remove", "--stdin", input=data)
+        # Above core.bigFileThreshold (512 MiB) update-index streams a file through deflate
+        # even when its blob exists: 32.6 s for a 545 MB export, 1.2 s with the threshold up.
+        self.run(
+            "-c",
+            "core.bigFileThreshold=4g",
+            "update-index",
+            "-z",
+            "--add",
+            "--remove",
+            "--stdin",
+            input=data,
+        )
 
     def needs_push(self, remote: str, branch: str) -> bool:
         """One process: does the remote-tracking ref lag behind HEAD?"""

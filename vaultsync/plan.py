@@ -33,6 +33,7 @@ class Change:
     stat: list[int] = field(default_factory=list)
     blob: str | None = None
     checked: schemas.Checked | None = None  # the new version parsed, for the commit body
+    old_blob: str | None = None  # HEAD's version, read by id for the commit body
 
 
 @dataclass
@@ -226,7 +227,7 @@ def _plan_file(
         p.warnings.append(f'{vp}: committed with {secrets} (secrets = "warn")')
     kind = "added" if committed is None else "modified"
     keep = checked if kind == "modified" and len(snap.data) <= SUMMARY_MAX_BYTES else None
-    return Change(vp, kind, snap.data, snap.stat, snap.blob, keep)
+    return Change(vp, kind, snap.data, snap.stat, snap.blob, keep, committed)
 
 
 def secret_findings(data: bytes, policy: str) -> str:
