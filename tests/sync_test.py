@@ -202,3 +202,15 @@ def test_commit_body_summarises_changes_as_memories(synced: Env) -> None:
     body = synced.git("log", "-1", "--format=%b")
     assert f"{MCP}: -1 entity, 1 entity changed, +1 observation" in body
     assert "mem/new.json: added" in body
+
+
+def test_commit_body_of_a_legacy_graph_turned_into_json_lines(synced: Env) -> None:
+    graph = [json.loads(x) for x in (synced.home / MCP).read_text().splitlines()]
+    legacy = synced.home / "mem" / "graph" / "memory.json"
+    legacy.parent.mkdir()
+    legacy.write_text(json.dumps({"entities": graph[:3], "relations": graph[3:]}, indent=2))
+    synced.vs("sync")
+    legacy.write_text("\n".join(json.dumps(x) for x in graph[:2]))  # the server's new form
+    synced.vs("sync")
+    body = synced.git("log", "-1", "--format=%b")
+    assert "mem/graph/memory.json: -1 entity, -2 relations" in body

@@ -11,7 +11,7 @@ from pathlib import Path
 from vaultsync import __version__
 from vaultsync.fsutil import replace_file
 from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
-from vaultsync.plan import Change, Plan
+from vaultsync.plan import Change, Plan, by_lines
 
 SUMMARY_MAX_FILES = 1000  # a commit body summarises at most this many modified files
 
@@ -29,7 +29,8 @@ class Committer:
         assert c.data is not None
         self._copy_in(c.vault_path, c.data)
         self._marks[c.vault_path] = self.writer.blob(c.data)
-        c.data = None  # streamed: a 100,000-file import never holds them all
+        if c.checked is None or not by_lines(c.checked):
+            c.data = None  # streamed: a 100,000-file import never holds them all
 
     @property
     def writer(self) -> CommitWriter:
@@ -135,19 +136,52 @@ def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str
     ]
     if not head or not wanted or len(wanted) > SUMMARY_MAX_FILES:
         return {}
-    from vaultsync import schemas, semdiff
 
     old = gv.read_objects([c.old_blob or "" for c in wanted], [c.vault_path for c in wanted])
     out = {}
     for c in wanted:
         assert c.checked is not None
         before = old.get(c.vault_path)
-        prior = schemas.check(before, c.vault_path, c.checked.schema) if before else None
-        if prior is not None and prior.problem is None:
-            diff = semdiff.diff_docs(prior.doc, c.checked.doc, c.checked.schema)
-            out[c.vault_path] = diff.summary()
-        c.checked = None  # the parsed document is not needed past this point
+        if before is not None:
+            summary = _summarize(c, before)
+            if summary is not None:
+                out[c.vault_path] = summary
+        c.checked, c.data = None, None  # not needed past this point
     return out
+
+
+def _summarize(c: Change, before: bytes) -> str | None:
+    from vaultsync import schemas, semdiff
+
+    assert c.checked is not None
+    if by_lines(c.checked) and c.data is not None:
+        try:
+            return _summarize_lines(before, c.data, c.checked.schema)
+        except ValueError:
+            pass  # HEAD's version was not JSON Lines (a legacy memory.json): diff it whole
+    prior = schemas.check(before, c.vault_path, c.checked.schema)
+    new = (
+        c.checked
+        if c.checked.doc is not None or c.data is None
+        else (schemas.check(c.data, c.vault_path, c.checked.schema))
+    )
+    if prior.problem is not None or new.problem is not None:
+        return None
+    return semdiff.diff_docs(prior.doc, new.doc, c.checked.schema).summary()
+
+
+def _summarize_lines(before: bytes, after: bytes, schema: str) -> str:
+    """Diff only the lines that differ: a memory added to a 150,000-line graph parses two
+    lines, not 300,000 (the unchanged memories are the unchanged lines)."""
+    import json
+
+    from vaultsync import semdiff
+
+    old_lines, new_lines = before.splitlines(), after.splitlines()
+    old_set, new_set = set(old_lines), set(new_lines)
+    gone = [json.loads(x) for x in old_lines if x not in new_set and x.strip()]
+    came = [json.loads(x) for x in new_lines if x not in old_set and x.strip()]
+    return semdiff.diff_docs(gone, came, schema).summary()
 
 
 def rejection_message(vp: str, reason: str, host: str) -> str:

@@ -4,6 +4,7 @@ Committer writes them while the next file is read); status and --dry-run pass no
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 SUMMARY_MAX_BYTES = 64 << 20
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     vault_path: str
     kind: str  # "added" | "modified" | "deleted"
@@ -227,7 +228,17 @@ def _plan_file(
         p.warnings.append(f'{vp}: committed with {secrets} (secrets = "warn")')
     kind = "added" if committed is None else "modified"
     keep = checked if kind == "modified" and len(snap.data) <= SUMMARY_MAX_BYTES else None
+    if keep is not None and by_lines(keep):
+        # Summarised from the lines that differ (commit.summarize): the raw bytes are
+        # kept instead of 150,000 parsed items.
+        keep = dataclasses.replace(keep, doc=None)
     return Change(vp, kind, snap.data, snap.stat, snap.blob, keep, committed)
+
+
+def by_lines(checked: schemas.Checked) -> bool:
+    """An MCP graph in JSON Lines: one memory a line, so the changed memories are the
+    changed lines."""
+    return checked.lines and checked.schema == "mcp-knowledge-graph"
 
 
 def secret_findings(data: bytes, policy: str) -> str:

@@ -30,7 +30,7 @@ def blob_id(data: bytes) -> str:
     return h.hexdigest()
 
 
-def read_snapshot(path: Path) -> Snapshot:
+def read_snapshot(path: str | Path) -> Snapshot:
     """Read `path` whole; if it changes while being read, read it once more."""
     for _ in range(MAX_ATTEMPTS):
         try:

@@ -17,12 +17,13 @@ from vaultsync.globs import GlobSet
 from vaultsync.state import RACY_WINDOW_NS, Entry, Folder, Folders, State, stat_key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
-    """A file to read: its stat differs from what the state holds (or it is new)."""
+    """A file to read: its stat differs from what the state holds (or it is new).
+    Slots and a plain str path: an initial import makes 100,000 of them."""
 
     vault_path: str
-    path: Path
+    path: str
     stat: list[int]
     source: Source
 
@@ -72,7 +73,7 @@ def _single_file(
     result.seen = 1
     if full or _moved(entry, st, state.scanned_ns - RACY_WINDOW_NS):
         result.candidates.append(
-            Candidate(f"{src.name}/{src.root.name}", src.root, stat_key(st), src)
+            Candidate(f"{src.name}/{src.root.name}", str(src.root), stat_key(st), src)
         )
 
 
@@ -194,7 +195,7 @@ class _Walk:
                 ):
                     continue
             vp = f"{self.src.name}/{rel_dir}{name}"
-            self.result.candidates.append(Candidate(vp, Path(e.path), stat_key(st), self.src))
+            self.result.candidates.append(Candidate(vp, e.path, stat_key(st), self.src))
 
     def _follow_inside(self, e: os.DirEntry[str], rel: str) -> os.stat_result | None:
         """The target's stat for a symlink that stays inside the source, else None."""
