@@ -428,6 +428,7 @@ class Bench:
         self.sizes = sizes
         self.work = work
         self.profiling = profile
+        self.validation: list[str] = []
         self.python = sys.executable
         beside = Path(sys.executable).parent / "vaultsync"
         self.exe = exe or (str(beside) if beside.exists() else shutil.which("vaultsync") or "")
@@ -1090,6 +1091,7 @@ def render(b: Bench, command: str, elapsed: float) -> str:
         lines += table(group, why)
     if b.report.memory:
         lines += memory_table(b.report.memory, why)
+    lines += b.validation
     for label, body in b.report.profiles:
         lines += [f"<details><summary>profile: {label}</summary>", "", "```", body.rstrip(),
                   "```", "", "</details>", ""]
@@ -1097,6 +1099,16 @@ def render(b: Bench, command: str, elapsed: float) -> str:
 
 
 # -- main -----------------------------------------------------------------------------------
+
+
+def validation_table(quick: bool) -> list[str]:
+    """The validation issue's figures: check() against json.loads, in this same run."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_validate
+
+    if quick:
+        return bench_validate.markdown(memories=200, dims=1536, entities=10_000, repeat=2)
+    return bench_validate.markdown(memories=2000, dims=1536, entities=100_000, repeat=3)
 
 
 def check_disk(cache: Path, sizes: Sizes) -> None:
@@ -1116,8 +1128,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, help="the markdown file to write (default: "
                         "docs/BENCHMARKS.md for a full run, .bench/BENCHMARKS-quick.md otherwise)")
     parser.add_argument("--reps", type=int, help="runs per scenario (default 5, quick 3)")
-    parser.add_argument("--only", default="", help="comma list of groups: "
-                        "context,a,b,c,d,history,hooks (the output then goes to the cache)")
+    parser.add_argument("--only", default="", help="comma list of groups: context,a,b,c,d,"
+                        "history,hooks,validation (the output then goes to the cache)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile one extra run of each targeted vaultsync scenario")
     parser.add_argument("--keep", action="store_true", help="keep the work folder afterwards")
@@ -1179,6 +1191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not only or name in only:
                 b.report.groups.append(attempt(name, make))
         command = " ".join(["scripts/bench", *(argv if argv is not None else sys.argv[1:])])
+        if not only or "validation" in only:
+            say("measuring validation against parsing")
+            b.validation = validation_table(args.quick)
         text = render(b, command, time.monotonic() - started)
         print(text)
         output.parent.mkdir(parents=True, exist_ok=True)

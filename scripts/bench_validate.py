@@ -71,7 +71,8 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
     return min(times)
 
 
-def measure(label: str, data: bytes, vault_path: str, schema: str, repeat: int) -> None:
+def measure(data: bytes, vault_path: str, schema: str, repeat: int) -> dict[str, float]:
+    """Seconds for: parsing alone, check() (parse + verdict), each validator's verdict."""
     lines = schemas.is_jsonl(vault_path)
     checked = schemas.check(data, vault_path)  # also the warm-up: compiles the schema once
     assert (checked.schema, checked.problem) == (schema, None), checked.problem
@@ -83,15 +84,37 @@ def measure(label: str, data: bytes, vault_path: str, schema: str, repeat: int) 
     def parse() -> object:
         return [json.loads(x) for x in data.splitlines()] if lines else json.loads(data)
 
-    t_parse = best_of(repeat, parse)
-    t_check = best_of(repeat, lambda: schemas.check(data, vault_path))
-    t_fast = best_of(repeat, lambda: all(fast.is_valid(d) for d in docs))
-    t_slow = best_of(1, lambda: all(slow.is_valid(d) for d in docs))
-    print(f"{label}: {len(data) / 1e6:.1f} MB")
-    print(f"  json.loads                     {t_parse:8.3f} s")
-    print(f"  check() = parse + verdict      {t_check:8.3f} s  ({t_check / t_parse:.2f}x parse)")
-    print(f"  jsonschema_rs verdict alone    {t_fast:8.3f} s  ({t_fast / t_parse:.2f}x parse)")
-    print(f"  jsonschema (Python) alone      {t_slow:8.3f} s  ({t_slow / t_parse:.1f}x parse)")
+    return {
+        "parse": best_of(repeat, parse),
+        "check": best_of(repeat, lambda: schemas.check(data, vault_path)),
+        "fast": best_of(repeat, lambda: all(fast.is_valid(d) for d in docs)),
+        "slow": best_of(1, lambda: all(slow.is_valid(d) for d in docs)),
+    }
+
+
+def markdown(memories: int, dims: int, entities: int, repeat: int) -> list[str]:
+    """The validation section of docs/BENCHMARKS.md."""
+    rows = [
+        (f"memory-export: {memories:,} memories x {dims} floats",
+         export_document(memories, dims), "export/export.json", "memory-export"),
+        (f"mcp-knowledge-graph: {entities:,} entities, JSON Lines",
+         graph_lines(entities), "mcp/memory.jsonl", "mcp-knowledge-graph"),
+    ]
+    out = ["### Validation: what checking a file costs next to parsing it", "",
+           f"In-process, best of {repeat} (`scripts/bench_validate.py`). Target: validation "
+           "costs no more than parsing; jsonschema_rs gives the verdict, the `jsonschema` "
+           "library only words the message once a file is known invalid.", "",
+           "| document | size | json.loads | check() = parse + verdict | jsonschema_rs verdict "
+           "| jsonschema (Python) verdict |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for label, data, vault_path, schema in rows:
+        t = measure(data, vault_path, schema, repeat)
+        out.append(
+            f"| {label} | {len(data) / 1e6:.1f} MB | {t['parse']:.3f} s "
+            f"| {t['check']:.3f} s ({t['check'] / t['parse']:.2f}x) "
+            f"| {t['fast']:.3f} s ({t['fast'] / t['parse']:.2f}x) "
+            f"| {t['slow']:.1f} s ({t['slow'] / t['parse']:.0f}x) |"
+        )
+    return out + [""]
 
 
 def main() -> None:
@@ -101,12 +124,7 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    export = export_document(args.memories, args.dims)
-    label = f"memory-export, {args.memories} memories x {args.dims} floats"
-    measure(label, export, "export/export.json", "memory-export", args.repeat)
-    graph = graph_lines(args.entities)
-    label = f"mcp-knowledge-graph, {args.entities} JSON Lines"
-    measure(label, graph, "mcp/memory.jsonl", "mcp-knowledge-graph", args.repeat)
+    print("\n".join(markdown(args.memories, args.dims, args.entities, args.repeat)))
 
 
 if __name__ == "__main__":
