@@ -91,6 +91,14 @@ class Config:
                 return src.root / rel
         return None
 
+    def schema_for(self, vault_path: str) -> str:
+        """The schema a vault path is checked against: its source's rule for it, else auto."""
+        from vaultsync.schemas import pick_schema
+
+        name, _, rel = vault_path.partition("/")
+        rules = next((s.schema for s in self.sources if s.name == name), "auto")
+        return pick_schema(rules, rel)
+
     def source(self, name: str) -> Source:
         for src in self.sources:
             if src.name == name:

@@ -73,9 +73,7 @@ def _on_disk(cfg: Config, scope: list[str]) -> dict[str, bytes]:
 
 
 def _file_diff(cfg: Config, vp: str, old: bytes | None, new: bytes | None) -> dict[str, Any]:
-    name, _, rel = vp.partition("/")
-    rules = next((s.schema for s in cfg.sources if s.name == name), "auto")
-    schema = schemas.pick_schema(rules, rel)
+    schema = cfg.schema_for(vp)
     before = schemas.check(old, vp, schema) if old is not None else None
     after = schemas.check(new, vp, schema) if new is not None else None
     for side, checked in (("before", before), ("after", after)):

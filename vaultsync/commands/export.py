@@ -48,9 +48,8 @@ def run(
 def collect(cfg: Config, paths: list[str], blobs: dict[str, bytes]) -> Iterator[dict[str, Any]]:
     """One entry per memory (record, entity, relation); a file without identity is one entry."""
     for vp in paths:
-        source, _, rel = vp.partition("/")
-        rules = next((s.schema for s in cfg.sources if s.name == source), "auto")
-        checked = schemas.check(blobs[vp], vp, schemas.pick_schema(rules, rel))
+        source = vp.partition("/")[0]
+        checked = schemas.check(blobs[vp], vp, cfg.schema_for(vp))
         if checked.problem is not None:
             continue  # the vault holds only valid files; a user schema may have changed since
         kinds = memories.parts(checked.doc, checked.schema) if checked.doc is not None else None

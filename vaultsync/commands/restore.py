@@ -126,16 +126,10 @@ def _read_current(target: Path) -> bytes | None:
         raise UsageError(f"{target}: {exc}", hint="fix it, or restore with --to DIR") from None
 
 
-def _schema_for(cfg: Config, vp: str) -> str:
-    name, _, rel = vp.partition("/")
-    rules = next((s.schema for s in cfg.sources if s.name == name), "auto")
-    return schemas.pick_schema(rules, rel)
-
-
 def _short_diff(cfg: Config, vp: str, current: bytes, past: bytes) -> list[str]:
     from vaultsync import semdiff
 
-    schema = _schema_for(cfg, vp)
+    schema = cfg.schema_for(vp)
     now, then = schemas.check(current, vp, schema), schemas.check(past, vp, schema)
     if now.problem or then.problem:
         return ["content differs"]
@@ -147,7 +141,7 @@ def _merge(
 ) -> tuple[bytes, list[str]]:
     from vaultsync import memmerge, memories
 
-    schema = _schema_for(cfg, vp)
+    schema = cfg.schema_for(vp)
     now, then = schemas.check(current, vp, schema), schemas.check(past, vp, schema)
     for label, checked in (("now", now), ("at WHEN", then)):
         if checked.problem:
@@ -205,7 +199,7 @@ def snapshot_current(
         assert a.current is not None
         if a.vault_path in known and known[a.vault_path] == a.current:
             continue
-        checked = schemas.check(a.current, a.vault_path, _schema_for(cfg, a.vault_path))
+        checked = schemas.check(a.current, a.vault_path, cfg.schema_for(a.vault_path))
         if checked.problem is None:
             kind = "modified" if a.vault_path in known else "added"
             p.changes.append(Change(a.vault_path, kind, a.current, [], blob_id(a.current)))

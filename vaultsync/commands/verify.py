@@ -61,11 +61,7 @@ def _invalid_in_head(
     content = gv.read_blobs(head, paths)
     out = []
     for vp in paths:
-        name, _, rel = vp.partition("/")
-        rules = next((s.schema for s in cfg.sources if s.name == name), "auto")
-        checked = schemas.check(
-            content[vp], vp, schemas.pick_schema(rules, rel), vault_root=gv.root
-        )
+        checked = schemas.check(content[vp], vp, cfg.schema_for(vp), vault_root=gv.root)
         if checked.problem is not None:
             out.append(f"{vp}: invalid in HEAD: {checked.problem}")
     return out
