@@ -56,7 +56,3 @@ class GitError(VaultsyncError):
         self.args_ = args
         self.returncode = returncode
         self.stderr = stderr
-
-
-class Interrupted(VaultsyncError):
-    exit_code = EXIT_INTERRUPTED

@@ -139,23 +139,41 @@ def vault_lock(path: Path, wait_s: float = 0.0) -> Iterator[VaultLock]:
         lock.release()
 
 
+def _live_pids() -> Iterator[int]:
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            yield int(entry.name)
+
+
 def pids_holding(path: Path) -> list[int]:
     """Processes that have `path` open (Linux /proc; elsewhere `lsof`)."""
     target = str(path.resolve())
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not os.path.isdir("/proc"):
         return _pids_holding_lsof(target)
     pids = []
-    for entry in os.scandir(proc):
-        if not entry.name.isdigit():
-            continue
+    for pid in _live_pids():
         with contextlib.suppress(OSError):
-            for fd in os.scandir(f"/proc/{entry.name}/fd"):
+            for fd in os.scandir(f"/proc/{pid}/fd"):
                 with contextlib.suppress(OSError):
                     if os.readlink(fd.path) == target:
-                        pids.append(int(entry.name))
+                        pids.append(pid)
                         break
     return pids
+
+
+def pids_working_in(folder: Path) -> list[int]:
+    """Processes whose working directory is `folder` or below it (Linux /proc; elsewhere
+    none can be seen, and only the open-file check applies)."""
+    if not os.path.isdir("/proc"):
+        return []
+    root = str(folder.resolve())
+    found = []
+    for pid in _live_pids():
+        with contextlib.suppress(OSError):
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            if cwd == root or cwd.startswith(root + "/"):
+                found.append(pid)
+    return found
 
 
 def _pids_holding_lsof(target: str) -> list[int]:

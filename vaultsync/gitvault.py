@@ -313,6 +313,12 @@ class GitVault:
         self.stage([vp for vp, _ in files])
         return self.head()
 
+    def commit_paths(self, names: Sequence[str], what: str, host: str) -> str | None:
+        """Commit vault-level files (vaultsync.toml, .gitignore) as they are in the work tree."""
+        files = [(n, (self.root / n).read_bytes()) for n in names]
+        message = f"vaultsync: {what}\n\nVaultsync-Host: {host}\n"
+        return self.commit_files(files, message, Ident.for_host(host))
+
     def stage(self, paths: Sequence[str]) -> None:
         """Bring the index in line with the work tree for exactly these paths (objects exist
         already, so this hashes a few files and writes no object)."""
@@ -407,20 +413,7 @@ class GitVault:
             time.sleep(0.1)
 
     def _processes_in_vault(self) -> list[int]:
-        proc = Path("/proc")
-        if not proc.is_dir():
-            return []
-        root = str(self.root.resolve())
-        me = os.getpid()
-        found = []
-        for entry in os.scandir(proc):
-            if not entry.name.isdigit() or int(entry.name) == me:
-                continue
-            with contextlib.suppress(OSError):
-                cwd = os.readlink(f"/proc/{entry.name}/cwd")
-                if cwd == root or cwd.startswith(root + "/"):
-                    found.append(int(entry.name))
-        return found
+        return [pid for pid in fsutil.pids_working_in(self.root) if pid != os.getpid()]
 
     # -- GitPython for the colder paths -------------------------------------------------
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from vaultsync import config
 from vaultsync.errors import EXIT_OK, UsageError
-from vaultsync.gitvault import GitVault, Ident
+from vaultsync.gitvault import GitVault
 
 GITIGNORE = ".last_sync\n.vaultsync/\n*.vaultsync-tmp\n"
 
@@ -30,7 +30,9 @@ def run(vault: Path, remote: str | None = None, quiet: bool = False) -> int:
         config.set_remote(vault, "origin")
         wrote.append(config.CONFIG_NAME)
     if wrote:
-        _commit(gv, wrote, "initialise vault" if created else "update vault settings")
+        gv.commit_paths(
+            wrote, "initialise vault" if created else "update vault settings", config.this_host()
+        )
     if not quiet:
         verb = "created" if created else "vault already exists:"
         print(f"{verb} {vault}")
@@ -83,9 +85,3 @@ def _write_missing(vault: Path) -> list[str]:
             atomic_write(path, text.encode(), mode=0o644)
             wrote.append(name)
     return wrote
-
-
-def _commit(gv: GitVault, names: list[str], what: str) -> None:
-    host = config.this_host()
-    files = [(n, (gv.root / n).read_bytes()) for n in names]
-    gv.commit_files(files, f"vaultsync: {what}\n\nVaultsync-Host: {host}\n", Ident.for_host(host))

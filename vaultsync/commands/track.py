@@ -11,7 +11,7 @@ from vaultsync import config, state
 from vaultsync.config import DEFAULT_INCLUDE, Source
 from vaultsync.errors import EXIT_OK, UsageError
 from vaultsync.fsutil import vault_lock
-from vaultsync.gitvault import GitVault, Ident
+from vaultsync.gitvault import GitVault
 
 
 def default_name(path: Path) -> str:
@@ -90,7 +90,4 @@ def _forget(vault: Path, name: str) -> None:
 
 
 def _commit_config(vault: Path, what: str) -> None:
-    host = config.this_host()
-    data = (vault / config.CONFIG_NAME).read_bytes()
-    message = f"vaultsync: {what}\n\nVaultsync-Host: {host}\n"
-    GitVault(vault).commit_files([(config.CONFIG_NAME, data)], message, Ident.for_host(host))
+    GitVault(vault).commit_paths([config.CONFIG_NAME], what, config.this_host())
