@@ -61,7 +61,7 @@ class Committer:
         w = self.writer
         if files:
             w.commit(self.gv.head_ref(), p.head, message, when, ident, files)
-        parent = self.gv.resolve(REJECTED_REF)
+        parent = self.gv.resolve(REJECTED_REF) if p.new_rejections else None
         for vp, data in sorted(p.new_rejections.items()):
             msg = rejection_message(vp, p.rejected[vp].reason, host)
             w.commit(REJECTED_REF, parent, msg, when, ident, [(vp, w.blob(data))])
