@@ -97,3 +97,13 @@ def test_folder_columns_round_trip_through_changes() -> None:
     assert again.get("a.json") is None
     with pytest.raises(ValueError):
         state.Folder.from_json({"names": "a\nb", "stat": [1], "blobs": ""})
+
+
+def test_a_vault_commit_touching_no_tracked_file_is_absorbed_once(synced: Env) -> None:
+    (synced.vault / "NOTES.md").write_text("my notes about this vault\n")
+    synced.git("add", "NOTES.md")
+    synced.git("commit", "-qm", "notes")
+    assert "nothing changed" in synced.vs("sync").stdout
+    saved = state.load(synced.vault)
+    # Recorded, so later syncs do not work out again what that commit changed.
+    assert saved is not None and saved.head == synced.git("rev-parse", "HEAD").strip()

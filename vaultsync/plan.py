@@ -115,6 +115,7 @@ def load_state(vault: Path, gv: GitVault, head: str | None) -> State:
         for vp in changed:
             st.drop(vp)
         st.head = head
+        st.moved = True
     return st
 
 

@@ -104,6 +104,7 @@ class State:
     rejected: dict[str, Rejection] = field(default_factory=dict)  # by vault path
     config_blob: str | None = None
     rebuilt: bool = False
+    moved: bool = False  # made to follow a HEAD that moved since it was saved: rewrite it
 
     def entry(self, vault_path: str) -> Entry | None:
         source, folder, name = split(vault_path)

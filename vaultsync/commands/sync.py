@@ -46,6 +46,7 @@ def record(st: State, p: Plan, commit: str | None) -> bool:
     rejected.update(p.rejected)
     dirty = bool(
         st.rebuilt
+        or st.moved
         or p.changes
         or p.refreshed
         or rejected != st.rejected
