@@ -272,6 +272,12 @@ def _insert_after(lines: list[Any], kind: str, extra: list[Any]) -> list[Any]:
 # --- writing it back -----------------------------------------------------------------------
 
 
+def writes_lines(doc: Any, schema: str, was_lines: bool) -> bool:
+    """Whether a merged document is written as JSON Lines: as it was read, except that a
+    legacy single-object memory.json grows into JSON Lines once a merge adds lines."""
+    return was_lines or (schema == GRAPH_SCHEMA and isinstance(doc, list))
+
+
 def dumps(doc: Any, lines: bool, like: bytes | None) -> bytes:
     """Serialize `doc` in the style of `like` (the current file; None: a sensible default).
 

@@ -239,7 +239,9 @@ def _plan_file(
 def by_lines(checked: schemas.Checked) -> bool:
     """An MCP graph in JSON Lines: one memory a line, so the changed memories are the
     changed lines."""
-    return checked.lines and checked.schema == "mcp-knowledge-graph"
+    from vaultsync.memories import GRAPH_SCHEMA
+
+    return checked.lines and checked.schema == GRAPH_SCHEMA
 
 
 def secret_findings(data: bytes, policy: str) -> str:

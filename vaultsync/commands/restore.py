@@ -155,8 +155,7 @@ def _merge(
             hint="restore the whole file without --merge, or look at it with --to DIR",
         )
     result = memmerge.merge_docs(now.doc, then.doc, then.schema, req.conflict)
-    # A legacy single-object memory.json grows into JSON Lines once a merge adds lines.
-    lines = now.lines or (then.schema == "mcp-knowledge-graph" and isinstance(result.doc, list))
+    lines = memmerge.writes_lines(result.doc, then.schema, now.lines)
     return memmerge.dumps(result.doc, lines, like=current), result.lines(req.at)
 
 
