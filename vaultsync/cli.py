@@ -374,6 +374,78 @@ def list_schemas(vault: VaultOpt = None, json_out: JsonOpt = False) -> int:
     return cmd.run(json_out=json_out)
 
 
+# -- automation: schedule, hooks, watch (issue 10) ----------------------------------------
+
+schedule_app = typer.Typer(
+    help="Run sync on a timer (cron, systemd, launchd), or keep `watch` running.\n\n"
+    "Example: vaultsync schedule install --every 15m",
+    no_args_is_help=True,
+)
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.command("install")
+@handled
+def schedule_install(
+    vault: VaultOpt = None,
+    every: Annotated[
+        str, typer.Option(metavar="INTERVAL", help="How often: 5m, 15m, 1h, 1d...")
+    ] = "15m",
+    backend: Annotated[
+        str | None,
+        typer.Option(metavar="cron|systemd|launchd", help="Default: cron where crontab exists."),
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep `vaultsync watch` running (systemd/launchd).")
+    ] = False,
+    enable: Annotated[
+        bool, typer.Option("--enable", help="Also load it (systemctl --user / launchctl).")
+    ] = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Run sync every INTERVAL (or the watcher) without you remembering to; idempotent.
+
+    Example: vaultsync schedule install --every 15m
+
+    Or keep the watcher running: vaultsync schedule install --backend systemd --watch --enable
+    """
+    from vaultsync.commands import schedule as cmd
+
+    req = cmd.Request(backend, every, watch, enable, quiet)
+    return cmd.install(vault_path(vault), req)
+
+
+@schedule_app.command("remove")
+@handled
+def schedule_remove(
+    vault: VaultOpt = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(metavar="cron|systemd|launchd", help="Default: every backend."),
+    ] = None,
+    quiet: QuietOpt = False,
+) -> int:
+    """Remove this vault's schedule (cron line, systemd units, launchd plist).
+
+    Example: vaultsync schedule remove
+    """
+    from vaultsync.commands import schedule as cmd
+
+    return cmd.remove(vault_path(vault), backend, quiet)
+
+
+@schedule_app.command("show")
+@handled
+def schedule_show(vault: VaultOpt = None, json_out: JsonOpt = False) -> int:
+    """Say what is scheduled for this vault, when sync last ran and whether it succeeded.
+
+    Example: vaultsync schedule show
+    """
+    from vaultsync.commands import schedule as cmd
+
+    return cmd.show(vault_path(vault), json_out)
+
+
 def run() -> int:
     try:
         app()
