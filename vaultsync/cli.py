@@ -446,6 +446,54 @@ def schedule_show(vault: VaultOpt = None, json_out: JsonOpt = False) -> int:
     return cmd.show(vault_path(vault), json_out)
 
 
+hooks_app = typer.Typer(
+    help="Git hooks: sync after commits in a source repository, validate in the vault.\n\n"
+    "Example: vaultsync hooks install --repo ~/obsidian-vault",
+    no_args_is_help=True,
+)
+app.add_typer(hooks_app, name="hooks")
+
+RepoOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--repo",
+        metavar="PATH",
+        help="A source repository (default: the vault itself, which gets pre-commit).",
+        show_default=False,
+    ),
+]
+
+
+@hooks_app.command("install")
+@handled
+def hooks_install(vault: VaultOpt = None, repo: RepoOpt = None, quiet: QuietOpt = False) -> int:
+    """Install post-commit/post-merge (sync) in --repo, or pre-commit (validate) in the vault.
+
+    Example: vaultsync hooks install --repo ~/obsidian-vault
+
+    Existing hooks keep running (chained); installing twice changes nothing.
+    """
+    from vaultsync.commands import hooks as cmd
+
+    return cmd.install(vault_path(vault), _abs(repo), quiet)
+
+
+@hooks_app.command("uninstall")
+@handled
+def hooks_uninstall(vault: VaultOpt = None, repo: RepoOpt = None, quiet: QuietOpt = False) -> int:
+    """Remove vaultsync's hooks and put back the hooks that were there before.
+
+    Example: vaultsync hooks uninstall --repo ~/obsidian-vault
+    """
+    from vaultsync.commands import hooks as cmd
+
+    return cmd.uninstall(vault_path(vault), _abs(repo), quiet)
+
+
+def _abs(path: Path | None) -> Path | None:
+    return Path(os.path.abspath(os.path.expanduser(path))) if path is not None else None
+
+
 def run() -> int:
     try:
         app()
