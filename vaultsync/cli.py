@@ -494,6 +494,37 @@ def _abs(path: Path | None) -> Path | None:
     return Path(os.path.abspath(os.path.expanduser(path))) if path is not None else None
 
 
+@app.command()
+@handled
+def watch(
+    vault: VaultOpt = None,
+    debounce: Annotated[
+        int, typer.Option(metavar="MS", help="Sync once writes pause this long.")
+    ] = 1000,
+    max_delay: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", help="Sync at least this often while writes go on."),
+    ] = 60.0,
+    rescan: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", help="Also sync this often regardless of file events."),
+    ] = 300.0,
+    quiet: QuietOpt = False,
+) -> int:
+    """Sync whenever tracked files change, until stopped (SIGTERM/Ctrl-C sync what is pending).
+
+    Example: vaultsync watch --debounce 2000
+
+    Keep it running with: vaultsync schedule install --backend systemd --watch --enable
+    """
+    from vaultsync.commands import watch as cmd
+
+    if debounce < 0 or max_delay <= 0 or rescan <= 0:
+        raise VaultsyncError("--debounce must be 0 or more, --max-delay and --rescan above 0")
+    opts = cmd.WatchOptions(debounce / 1000, max_delay, rescan, quiet)
+    return cmd.run(vault_path(vault), opts)
+
+
 def run() -> int:
     try:
         app()
