@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -177,9 +178,11 @@ def test_vault_pre_commit_refuses_invalid_staged_memory(env: Env, repo: Path) ->
 
 
 ROOT = Path(__file__).resolve().parent.parent
+BESIDE = Path(sys.executable).parent / "pre-commit"  # the dev extras install it in the venv
+PRE_COMMIT = str(BESIDE) if BESIDE.exists() else shutil.which("pre-commit")
 
 
-@pytest.mark.skipif(not shutil.which("pre-commit"), reason="the pre-commit tool is not installed")
+@pytest.mark.skipif(PRE_COMMIT is None, reason="the pre-commit tool is not installed")
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="pre-commit try-repo needs a git checkout")
 def test_pre_commit_framework_runs_vaultsync_validate(env: Env) -> None:
     """`.pre-commit-hooks.yaml` as a pre-commit user gets it: the framework installs
@@ -193,7 +196,7 @@ def test_pre_commit_framework_runs_vaultsync_validate(env: Env) -> None:
     run_env = {**env.env, "PRE_COMMIT_HOME": str(env.root / "pre-commit-home")}
     proc = subprocess.run(
         [
-            "pre-commit",
+            str(PRE_COMMIT),
             "try-repo",
             str(ROOT),
             "vaultsync-validate",

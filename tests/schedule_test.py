@@ -261,13 +261,13 @@ def test_show_says_when_sync_last_ran_and_whether_it_failed(env: Env, tracked: P
     assert "nothing is scheduled" in env.vs("schedule", "show").stdout
     env.vs("sync")
     assert "succeeded" in env.vs("schedule", "show").stdout
-    # A failed run as the sync records it: last_run moves on, last_success stays.
-    runs = env.vault / ".vaultsync" / "runs.json"
-    doc = json.loads(runs.read_text())
-    doc.update(last_run="2099-01-01T00:00:00Z", last_error="push failed: remote hung up")
-    runs.write_text(json.dumps(doc))
+    # A run that commits but cannot push: the backup is local only, and show says so.
+    env.vs("init", "--remote", str(env.root / "missing.git"))
+    (tracked / "b.json").write_text('{"id": "b", "content": "second"}')
+    env.vs("sync", code=4)
     out = env.vs("schedule", "show").stdout
-    assert "failed: push failed: remote hung up" in out
-    assert f"last successful sync: {doc['last_success']}" in out
+    assert "did not fully succeed (exit 4)" in out and "missing.git" in out
+    assert "last successful sync:" in out
     shown = json.loads(env.vs("schedule", "show", "--json").stdout)
     assert shown["last_run_ok"] is False and shown["installed"] == []
+    assert shown["runs"]["last_exit"] == 4

@@ -141,7 +141,7 @@ def test_a_vault_locked_by_cron_is_retried_not_fatal(env: Env, src: Path, watchi
     with open(lock, "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # what a cron run of `vaultsync sync` holds
         (src / "d.json").write_text(record("d"))
-        watching.until(lambda: "trying again" in watching.stderr(), "the watcher to meet the lock")
+        watching.until(lambda: "busy; trying again" in watching.stderr(), "the lock to be met")
         assert watching.proc.poll() is None
         assert env.commits() == before
     watching.commits_reach(before + 1)

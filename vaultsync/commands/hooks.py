@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from pathlib import Path
 
-from vaultsync import config, units
+from vaultsync import config, gitrun, units
 from vaultsync.config import Source
 from vaultsync.errors import EXIT_OK, UsageError
 from vaultsync.fsutil import atomic_write
-from vaultsync.gitvault import git_env
 
 MARKER = "# vaultsync-hook:"
 CHAINED = ".vaultsync-chained"
@@ -39,13 +37,16 @@ def template_dir() -> Path:
 
 
 def _git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env=git_env())
+    if not repo.is_dir():
+        raise UsageError(f"{repo} is not a folder", hint="pass --repo a git repository's folder")
+    proc = gitrun.run(args, repo, check=False)
     if proc.returncode != 0:
+        why = proc.stderr.decode("utf-8", "replace").strip() or "git failed"
         raise UsageError(
-            f"{repo} is not a git repository ({proc.stderr.strip() or 'git failed'})",
+            f"{repo} is not a git repository ({why})",
             hint="pass --repo the folder of a git repository, or omit it for the vault",
         )
-    return proc.stdout.strip()
+    return proc.stdout.decode("utf-8", "surrogateescape").strip()
 
 
 def locate(repo: Path) -> tuple[list[Path], Path]:

@@ -315,6 +315,8 @@ def read_runs(vault: Path) -> dict[str, Any]:
 def last_run_ok(runs: dict[str, Any]) -> bool | None:
     if not runs.get("last_run"):
         return None
+    if isinstance(runs.get("last_exit"), int):
+        return bool(runs["last_exit"] == EXIT_OK)
     return bool(runs.get("last_success")) and runs.get("last_success") == runs.get("last_run")
 
 
@@ -323,12 +325,13 @@ def describe_runs(runs: dict[str, Any]) -> str:
     if not last:
         return "last sync: never"
     text = f"last sync: {last} ({_age(last)})"
+    code = runs.get("last_exit")
     if last_run_ok(runs):
         return text + ", succeeded"
-    if runs.get("last_error"):
-        text += f", failed: {_error_text(runs['last_error'])}"
-    else:
-        text += ", failed"
+    text += ", failed" if code is None else f", did not fully succeed (exit {code})"
+    err = runs.get("last_error")
+    if err and (not isinstance(err, dict) or err.get("time") in (None, last)):
+        text += f": {_error_text(err)}"
     success = runs.get("last_success")
     return (
         text + "\nlast successful sync: " + (f"{success} ({_age(success)})" if success else "never")

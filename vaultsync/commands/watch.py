@@ -21,8 +21,10 @@ from types import FrameType
 
 from vaultsync import config, eventlog
 from vaultsync.config import Config
-from vaultsync.errors import EXIT_OK, LockedError, VaultsyncError
+from vaultsync.errors import EXIT_OK, VaultsyncError
 from vaultsync.globs import GlobSet
+from vaultsync.result import SyncResult
+from vaultsync.vault import Vault
 
 TICK_MS = 250  # how often the loop looks at the clock, single files and the config
 LOCKED_RETRY_S = 5.0  # a cron run holds the lock: try again soon
@@ -118,11 +120,16 @@ def _signature(path: str) -> tuple[int, ...] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def sync_now(vault: Path, wait_s: float) -> int:
-    """One ordinary sync, in this process (no interpreter start-up per change)."""
-    from vaultsync.commands import sync
+def sync_now(vault: Vault, wait_s: float) -> SyncResult:
+    """One ordinary sync, in this process (no interpreter start-up per change); its
+    problems go to stderr as `vaultsync sync --quiet` prints them."""
+    from vaultsync.commands.sync import report
+    from vaultsync.engine import SyncOptions, sync_once
 
-    return sync.run(vault, sync.Options(wait_s=wait_s, quiet=True))
+    opts = SyncOptions(wait_s=wait_s, quiet=True)
+    result = sync_once(vault, opts)
+    report(result, opts)
+    return result
 
 
 class Watcher:
@@ -131,7 +138,8 @@ class Watcher:
         self.trigger = Trigger(opts.debounce_s, opts.max_delay_s)
         self.stopping = threading.Event()
         self.config_sig = _signature(str(vault / config.CONFIG_NAME))
-        self.watched = Watched.of(config.load(vault), vault)
+        self.opened = Vault.open(vault)
+        self.watched = Watched.of(self.opened.config, vault)
         self.file_sigs = self.watched.file_stats()
         self.last_sync = time.monotonic()
         self.polling = False
@@ -207,7 +215,7 @@ class Watcher:
             return
         self.config_sig = sig
         try:
-            self.watched = Watched.of(config.load(self.vault), self.vault)
+            self.watched = Watched.of(self.opened.reload(), self.vault)
         except VaultsyncError as exc:
             self.say("watch-error", f"vaultsync.toml: {exc.message}; still watching as before")
             return
@@ -220,17 +228,21 @@ class Watcher:
         self.trigger.clear()  # writes during the sync make the next one due
         self.last_sync = now
         try:
-            sync_now(self.vault, wait_s)
-        except LockedError as exc:
-            # cron or a hand-run sync is at work: after it, not an error.
-            self.say("watch", f"{exc.message}; trying again in {LOCKED_RETRY_S:.0f} s")
-            self.trigger.retry_after(now, LOCKED_RETRY_S)
-        except VaultsyncError as exc:
-            self.say("watch-error", f"sync failed: {exc.message}; trying again later")
-            self.trigger.retry_after(now, ERROR_RETRY_S)
+            result = sync_now(self.opened, wait_s)
         except Exception as exc:  # the watcher keeps going whatever one sync hit
             self.say("watch-error", f"sync failed: {type(exc).__name__}: {exc}")
             self.trigger.retry_after(now, ERROR_RETRY_S)
+            return
+        if result.locked:
+            # cron or a hand-run sync is at work: after it, not an error.
+            self.say("watch", f"the vault is busy; trying again in {LOCKED_RETRY_S:.0f} s")
+            self.trigger.retry_after(now, LOCKED_RETRY_S)
+        elif result.failure is not None:
+            self.say("watch-error", f"sync failed: {result.failure.message}; trying again later")
+            self.trigger.retry_after(now, ERROR_RETRY_S)
+        elif result.commit and not self.opts.quiet:
+            counts = f"+{len(result.added)} ~{len(result.modified)} -{len(result.deleted)}"
+            print(f"committed {result.commit[:10]} {counts}", flush=True)
 
     def sync_on_stop(self) -> None:
         """SIGTERM / SIGINT: the sync in progress has finished; sync what is pending
