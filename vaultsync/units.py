@@ -11,6 +11,7 @@ import os
 import plistlib
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ def vaultsync_command() -> list[str]:
 def check_runs_bare(cmd: list[str]) -> None:
     """Run `cmd --help` with cron's environment: a schedule that would fail with
     "not found" or "No module named vaultsync" is refused now, not discovered in a week."""
-    env = {"PATH": CRON_PATH, "HOME": os.path.expanduser("~"), "LC_ALL": "C.UTF-8"}
+    env = {"PATH": CRON_PATH, "HOME": os.path.expanduser("~"), "LC_ALL": "C.UTF-8", **job_env()}
     try:
         proc = subprocess.run(
             [*cmd, "--help"], env=env, cwd="/", capture_output=True, text=True, timeout=60
@@ -61,6 +62,17 @@ def host_env() -> dict[str, str]:
     profile, and without it a source bound to this host would be skipped silently."""
     host = os.environ.get("VAULTSYNC_HOST")
     return {"VAULTSYNC_HOST": host} if host else {}
+
+
+def job_env() -> dict[str, str]:
+    """What a scheduled job needs beyond cron's bare environment: $VAULTSYNC_HOST, and a
+    PATH that reaches the git found now when it lives elsewhere (/usr/local/bin...)."""
+    env = host_env()
+    git = shutil.which("git")
+    folder = os.path.dirname(git) if git else ""
+    if folder and folder not in CRON_PATH.split(":"):
+        env["PATH"] = f"{folder}:{CRON_PATH}"
+    return env
 
 
 def unit_id(vault: Path) -> str:
@@ -144,7 +156,7 @@ def cron_line(every: Every, cmd: list[str], vault: Path) -> str:
     """One crontab line. A successful run prints nothing (the sync logs itself in
     .vaultsync/vaultsync.log); a failing run's output is appended to .vaultsync/cron.log
     and printed, so cron mails it: mail means something needs you."""
-    env = "".join(f"{k}={shlex.quote(v)} " for k, v in host_env().items())
+    env = "".join(f"{k}={shlex.quote(v)} " for k, v in job_env().items())
     run = env + shlex.join(sync_args(cmd, vault))
     log = shlex.quote(str(vault / ".vaultsync" / "cron.log"))
     shell = (
@@ -187,7 +199,7 @@ def _exec_quote(arg: str) -> str:
 
 
 def _service(vault: Path, what: str, args: list[str], extra: list[str]) -> str:
-    env = [f"Environment={_exec_quote(f'{k}={v}')}" for k, v in host_env().items()]
+    env = [f"Environment={_exec_quote(f'{k}={v}')}" for k, v in job_env().items()]
     lines = [
         cron_marker(vault),
         "[Unit]",
@@ -243,7 +255,7 @@ def launchd_plist(vault: Path, cmd: list[str], every: Every | None) -> bytes:
         "WorkingDirectory": "/",
         "StandardOutPath": str(vault / ".vaultsync" / "launchd.log"),
         "StandardErrorPath": str(vault / ".vaultsync" / "launchd.log"),
-        "EnvironmentVariables": {"PATH": CRON_PATH, **host_env()},
+        "EnvironmentVariables": {"PATH": CRON_PATH, **job_env()},
         "ProcessType": "Background",
     }
     if every is None:
