@@ -129,6 +129,12 @@ def test_sigterm_commits_what_is_pending_and_exits_0(env: Env, src: Path) -> Non
     assert "stopped" in w.stderr()
 
 
+def test_a_second_watcher_of_the_vault_is_refused(env: Env, watching: Watch) -> None:
+    err = env.vs("watch", code=3).stderr
+    assert f"another vaultsync watch (pid {watching.proc.pid}) is watching" in err
+    assert watching.proc.poll() is None
+
+
 def test_sigint_also_exits_0(env: Env, src: Path, watching: Watch) -> None:
     (src / "c.json").write_text(record("c"))
     assert watching.stop(signal.SIGINT) == 0

@@ -21,7 +21,8 @@ from types import FrameType
 
 from vaultsync import config, eventlog
 from vaultsync.config import Config
-from vaultsync.errors import EXIT_OK, VaultsyncError
+from vaultsync.errors import EXIT_OK, LockedError, VaultsyncError
+from vaultsync.fsutil import VaultLock
 from vaultsync.globs import GlobSet
 from vaultsync.result import SyncResult
 from vaultsync.vault import Vault
@@ -272,6 +273,26 @@ def stop_on_signals(stopping: threading.Event) -> Iterator[None]:
 
 def run(vault: Path, opts: WatchOptions) -> int:
     watcher = Watcher(vault, opts)  # a missing or broken vault is exit 2 here, at start
-    with stop_on_signals(watcher.stopping):
+    with one_watcher(watcher.opened), stop_on_signals(watcher.stopping):
         watcher.loop()
     return EXIT_OK
+
+
+@contextmanager
+def one_watcher(vault: Vault) -> Iterator[None]:
+    """A second watcher of the same vault (a systemd service and one started by hand)
+    would only double every sync: it is refused. Not the vault's lock: that one is held
+    only while syncing, so cron and hand-run syncs go on beside the watcher."""
+    lock = VaultLock(vault.state_dir / "watch.lock")
+    try:
+        lock.acquire(0.0)
+    except LockedError:
+        pid = lock.holder()
+        raise LockedError(
+            f"another vaultsync watch{f' (pid {pid})' if pid else ''} is watching {vault.root}",
+            hint="stop that one first (e.g. `systemctl --user stop vaultsync-watch-...`)",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
