@@ -170,6 +170,43 @@ def test_a_source_that_appears_later_is_watched(env: Env, src: Path) -> None:
     assert w.stop() == 0
 
 
+def test_atomic_saves_of_a_folder_file_and_a_single_file_source(env: Env, src: Path) -> None:
+    single = env.home / "graph.jsonl"
+    single.write_text('{"type": "entity", "name": "A", "entityType": "t", "observations": []}\n')
+    env.vs("track", str(single), "--name", "graph")
+    w = Watch(env, "--debounce", "200")
+    w.commits_reach(env.commits())  # started; its catch-up sync takes graph.jsonl in
+    w.until(lambda: "graph/graph.jsonl" in env.head_files(), "the single file's first sync")
+    before = env.commits()
+    for path, text in ((src / "a.json", record("a", "saved atomically")), (single, "{}\n")):
+        tmp = path.with_name(f".{path.name}.tmp")  # as editors and agents save
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    w.until(
+        lambda: (
+            env.head_files().get("agent/a.json") == record("a", "saved atomically")
+            and env.head_files().get("graph/graph.jsonl") == "{}\n"
+        ),
+        "both atomic saves to be committed",
+    )
+    assert env.commits() > before
+    assert w.stop() == 0
+
+
+def test_a_source_folder_that_disappears_is_kept_and_watched_again(
+    env: Env, src: Path, watching: Watch
+) -> None:
+    moved = env.home / "agent-away"
+    src.rename(moved)  # an unmounted disk: nothing of it may be deleted from the vault
+    watching.until(lambda: "sources changed" in watching.stderr(), "the folder to go")
+    assert watching.proc.poll() is None
+    moved.rename(src)
+    before = env.commits()
+    (src / "back.json").write_text(record("back"))
+    watching.commits_reach(before + 1)
+    assert {"agent/a.json", "agent/back.json"} <= set(env.head_files())
+
+
 def test_a_broken_config_is_logged_and_the_watcher_goes_on(
     env: Env, src: Path, watching: Watch
 ) -> None:

@@ -8,8 +8,10 @@ while syncing, so cron runs and hand-run syncs still work beside the watcher.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -92,8 +94,16 @@ class Watched:
                 folders.append((root, GlobSet(src.include), GlobSet(src.exclude)))
         return cls(tuple(folders), tuple(files), os.path.abspath(vault))
 
-    def existing_folders(self) -> tuple[str, ...]:
-        return tuple(root for root, _, _ in self.folders if os.path.isdir(root))
+    def existing_folders(self) -> tuple[tuple[str, int], ...]:
+        """(path, inode) of each folder source there now: a folder removed and made
+        again has a new inode, and the OS watch on the old one hears nothing more."""
+        found = []
+        for root, _, _ in self.folders:
+            with contextlib.suppress(OSError):
+                st = os.stat(root)
+                if stat.S_ISDIR(st.st_mode):
+                    found.append((root, st.st_ino))
+        return tuple(found)
 
     def relevant(self, path: str) -> bool:
         """Include/exclude applied before a sync is triggered; the vault's own files and
@@ -153,8 +163,15 @@ class Watcher:
     def loop(self) -> None:
         self.say("watch", f"watching {self.describe()}")
         self.trigger.hint(time.monotonic())  # catch up with what changed while not watching
+        watching = self.watched.existing_folders()
         while not self.stopping.is_set():
             folders = self.watched.existing_folders()
+            if folders != watching:
+                # A folder source came or went (a disk mounted, an agent's first run):
+                # the sync that follows reports a missing one and deletes nothing of it.
+                self.say("watch", f"sources changed: {len(folders)} folder(s) exist now")
+                self.trigger.hint(time.monotonic())
+                watching = folders
             if folders:
                 self.watch_folders(folders)
             else:
@@ -166,13 +183,13 @@ class Watcher:
         w = self.watched
         return f"{len(w.folders)} folder(s) and {len(w.files)} file(s) for {self.vault}"
 
-    def watch_folders(self, folders: tuple[str, ...]) -> None:
+    def watch_folders(self, folders: tuple[tuple[str, int], ...]) -> None:
         """Until stopped, or until the set of folders to watch changes."""
         import watchfiles
 
         try:
             for changes in watchfiles.watch(
-                *folders,
+                *(root for root, _ in folders),
                 watch_filter=None,  # filtered here: a filter there would starve the ticks
                 debounce=TICK_MS,
                 step=50,
@@ -186,11 +203,11 @@ class Watcher:
                     self.trigger.hint(time.monotonic())
                 self.tick()
                 if self.watched.existing_folders() != folders:
-                    self.say("watch", f"sources changed: now {self.describe()}")
-                    self.trigger.hint(time.monotonic())
                     return
         except (OSError, RuntimeError) as exc:
-            # inotify's watch limit, a folder removed while the OS watch was being set up.
+            if self.watched.existing_folders() != folders:
+                return  # a watched folder went away: the loop watches what is left
+            # inotify's watch limit, a file system without events.
             if not self.polling:
                 self.say("watch-error", f"file events unavailable ({exc}); polling instead")
                 self.polling = True
