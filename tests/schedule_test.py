@@ -229,6 +229,7 @@ def test_systemd_watch_service_restarts_on_failure(env: Env, tracked: Path) -> N
     [service] = unit_dir(env).glob("vaultsync-watch-*.service")
     s = read_unit(service)
     assert s["Service"]["Restart"] == "on-failure"
+    assert s["Service"]["KillMode"] == "mixed"  # stop signals the watcher, not its git
     assert shlex.split(s["Service"]["ExecStart"])[1:3] == ["watch", "--vault"]
     assert s["Install"]["WantedBy"] == "default.target"
     assert list(unit_dir(env).glob("*.timer")) == []

@@ -22,7 +22,7 @@ BOUND_S = 60  # generous: the machine may be busy; a commit normally comes in we
 
 
 class Watch:
-    def __init__(self, env: Env, *args: str) -> None:
+    def __init__(self, env: Env, *args: str, session: bool = False) -> None:
         self.env = env
         self.log = env.root / "watch.stderr"
         with open(self.log, "wb") as err:
@@ -32,6 +32,7 @@ class Watch:
                 cwd=env.root,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
+                start_new_session=session,  # its own process group, as a terminal gives
             )
         self.until(lambda: "watching" in self.stderr(), "the watcher to start")
 
@@ -127,6 +128,31 @@ def test_sigterm_commits_what_is_pending_and_exits_0(env: Env, src: Path) -> Non
     assert w.stop(signal.SIGTERM) == 0
     assert env.head_files()["agent/pending.json"] == record("p", "written just before shutdown")
     assert "stopped" in w.stderr()
+
+
+def lock_is_held(env: Env) -> bool:
+    with open(env.vault / ".vaultsync" / "lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def test_ctrl_c_to_the_process_group_mid_sync_finishes_the_commit(env: Env, src: Path) -> None:
+    """A terminal's Ctrl-C signals the whole process group, git included: the commit in
+    progress must still finish, and the watcher exit 0."""
+    w = Watch(env, "--debounce", "100", session=True)
+    before = env.commits()
+    for i in range(40):  # about 80 MB: a sync that takes a while
+        (src / f"many-{i}.json").write_text(record(i, os.urandom(1 << 20).hex()))
+    w.until(lambda: lock_is_held(env) or env.commits() > before, "the sync to start")
+    os.killpg(w.proc.pid, signal.SIGINT)
+    assert w.proc.wait(BOUND_S) == 0, w.stderr()
+    assert "error" not in w.stderr(), "the sync in progress was broken off"
+    assert sum(p.startswith("agent/many-") for p in env.head_files()) == 40
+    assert env.git("status", "--porcelain") == ""
 
 
 def test_a_second_watcher_of_the_vault_is_refused(env: Env, watching: Watch) -> None:

@@ -229,7 +229,9 @@ def sync_timer(vault: Path, every: Every) -> str:
 
 def watch_service(vault: Path, cmd: list[str]) -> str:
     args = [*cmd, "watch", "--vault", str(vault)]
-    extra = ["Type=simple", "Restart=on-failure", "RestartSec=10"]
+    # KillMode=mixed: `systemctl stop` signals the watcher only, which finishes its sync;
+    # the default would also kill the git processes of the commit in progress.
+    extra = ["Type=simple", "Restart=on-failure", "RestartSec=10", "KillMode=mixed"]
     body = _service(vault, "watch memory files and back them up into", args, extra)
     return body + "\n[Install]\nWantedBy=default.target\n"
 

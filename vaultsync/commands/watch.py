@@ -246,7 +246,8 @@ class Watcher:
         self.trigger.clear()  # writes during the sync make the next one due
         self.last_sync = now
         try:
-            result = sync_now(self.opened, wait_s)
+            with signals_kept_from_children():
+                result = sync_now(self.opened, wait_s)
         except Exception as exc:  # the watcher keeps going whatever one sync hit
             self.say("watch-error", f"sync failed: {type(exc).__name__}: {exc}")
             self.trigger.retry_after(now, ERROR_RETRY_S)
@@ -270,6 +271,21 @@ class Watcher:
         self.say("watch", "stopped")
 
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+@contextmanager
+def signals_kept_from_children() -> Iterator[None]:
+    """Ctrl-C reaches the terminal's whole process group: the git processes a sync starts
+    would die mid-commit. They are started with SIGINT/SIGTERM blocked (children inherit
+    the mask); this process still hears them once the sync is done."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 @contextmanager
 def stop_on_signals(stopping: threading.Event) -> Iterator[None]:
     """The first SIGTERM / SIGINT asks the loop to stop after the sync in progress; a
@@ -280,7 +296,7 @@ def stop_on_signals(stopping: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield
     finally:
