@@ -245,7 +245,9 @@ class GitVault:
     # -- reading history ------------------------------------------------------------------
 
     def last_commit_before(self, when: datetime, ref: str = "HEAD") -> str | None:
-        stamp = str(int(when.timestamp()))
+        # "@N +0000", not N: git reads a bare number under 100000000 (before 1973-03-03)
+        # as something other than seconds since 1970.
+        stamp = f"@{int(when.timestamp())} +0000"
         out = self.run("rev-list", "-1", "--first-parent", f"--before={stamp}", ref, check=False)
         return out.decode().strip() or None
 
