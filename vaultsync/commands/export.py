@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ def run(
     commit = when.resolve(gv, at)
     paths = sorted(p for p in gv.tree_blobs(commit) if "/" in p)
     entries = list(collect(cfg, paths, gv.read_blobs(commit, paths)))
-    body = {"json": _as_json, "csv": _as_csv, "markdown": _as_markdown}[fmt](entries)
+    text = {"json": _as_json, "csv": _as_csv, "markdown": _as_markdown}[fmt](entries)
+    body = _encode(text, entries, quiet)
     meta = metadata(gv, commit, fmt, paths, entries)
     written = write(output, {_FILES[fmt]: body, "metadata.json": meta})
     if json_out:
@@ -79,20 +81,45 @@ def _entry(source: str, vp: str, kind: str, ident: str, content: str, data: Any)
     }
 
 
-def _as_json(entries: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"memories": entries}, ensure_ascii=False, indent=1).encode() + b"\n"
+def _encode(text: str, entries: list[dict[str, Any]], quiet: bool) -> bytes:
+    """UTF-8; text that is not Unicode (a lone surrogate such as "\\ud800", which JSON
+    allows) is written as its \\u escape, and the files holding it are named."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    if not quiet:
+        odd = sorted({e["vault_path"] for e in entries if not _encodable(e)})
+        print(
+            f"warning: {', '.join(odd)}: text that is not valid Unicode (a lone surrogate) "
+            "is exported as its \\u escape",
+            file=sys.stderr,
+        )
+    return text.encode("utf-8", "backslashreplace")
 
 
-def _as_csv(entries: list[dict[str, Any]]) -> bytes:
+def _encodable(entry: dict[str, Any]) -> bool:
+    try:
+        json.dumps(entry, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _as_json(entries: list[dict[str, Any]]) -> str:
+    return json.dumps({"memories": entries}, ensure_ascii=False, indent=1) + "\n"
+
+
+def _as_csv(entries: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for e in entries:
         writer.writerow({**e, "data": json.dumps(e["data"], ensure_ascii=False)})
-    return out.getvalue().encode()
+    return out.getvalue()
 
 
-def _as_markdown(entries: list[dict[str, Any]]) -> bytes:
+def _as_markdown(entries: list[dict[str, Any]]) -> str:
     lines = ["# Memories", ""]
     source = path = None
     for e in entries:
@@ -103,7 +130,7 @@ def _as_markdown(entries: list[dict[str, Any]]) -> bytes:
             path = e["vault_path"]
             lines += [f"### {path}", ""]
         lines.append(_markdown_item(e))
-    return ("\n".join(lines) + "\n").encode()
+    return "\n".join(lines) + "\n"
 
 
 def _markdown_item(e: dict[str, Any]) -> str:
