@@ -277,7 +277,11 @@ def set_host(vault: Path, names: list[str], host: str) -> None:
     _save(vault, doc)
 
 
-def set_remote(vault: Path, remote: str) -> None:
+def set_remote(vault: Path, remote: str | None) -> None:
+    """Name the remote a sync pushes to (None: push nowhere)."""
     doc = _edit(vault)
-    doc["vault"]["remote"] = remote
+    if remote is not None:
+        doc["vault"]["remote"] = remote
+    elif "remote" in doc.get("vault", {}):
+        del doc["vault"]["remote"]
     _save(vault, doc)
