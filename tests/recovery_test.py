@@ -127,3 +127,24 @@ def test_a_clone_of_a_bundle_does_not_push_into_it(synced: Env) -> None:
     (synced.home / "mem" / "new.json").write_text('{"id": "n", "content": "after the move"}')
     assert "push" not in synced.vs("sync").stderr
     assert bundle.read_bytes() == before
+
+
+def test_a_single_file_source_comes_back_as_a_file_on_a_new_machine(env: Env) -> None:
+    claude = env.home / ".claude"
+    claude.mkdir()
+    (claude / "CLAUDE.md").write_text("# remember: tabs, not spaces\n")
+    env.vs("init")
+    env.vs("track", str(claude / "CLAUDE.md"), "--any-host", "--schema", "none")
+    assert 'kind = "file"' in (env.vault / "vaultsync.toml").read_text()
+    env.vs("sync")
+    copy = env.root / "copy"
+    shutil.copytree(env.vault, copy)
+    new_machine(env)
+    env.vs("init", "--from", str(copy))
+    env.vs("restore", "--at", "HEAD", "--yes")
+    assert (claude / "CLAUDE.md").read_text() == "# remember: tabs, not spaces\n"
+    assert "ok: no problems found" in env.vs("verify").stdout
+    (claude / "CLAUDE.md").unlink()
+    (claude / "CLAUDE.md").mkdir()
+    out = env.vs("verify", code=1).stdout
+    assert "is a folder, but it was tracked as a file" in out and "ok:" not in out
