@@ -161,9 +161,10 @@ def pids_holding(path: Path) -> list[int]:
     return pids
 
 
-def pids_working_in(folder: Path) -> list[int]:
-    """Processes whose working directory is `folder` or below it (Linux /proc; elsewhere
-    none can be seen, and only the open-file check applies)."""
+def pids_working_in(folder: Path, command: str | None = None) -> list[int]:
+    """Processes whose working directory is `folder` or below it, and whose command name
+    starts with `command` if given (Linux /proc; elsewhere none can be seen, and only the
+    open-file check applies)."""
     if not os.path.isdir("/proc"):
         return []
     root = str(folder.resolve())
@@ -172,8 +173,14 @@ def pids_working_in(folder: Path) -> list[int]:
         with contextlib.suppress(OSError):
             cwd = os.readlink(f"/proc/{pid}/cwd")
             if cwd == root or cwd.startswith(root + "/"):
-                found.append(pid)
+                if command is None or _command(pid).startswith(command):
+                    found.append(pid)
     return found
+
+
+def _command(pid: int) -> str:
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
 
 
 def _pids_holding_lsof(target: str) -> list[int]:
