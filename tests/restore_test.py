@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -250,3 +251,28 @@ def test_restore_removes_what_a_killed_restore_left_behind(synced: Env) -> None:
     (synced.home / RECORD).unlink()
     synced.vs("restore", "--at", "HEAD", RECORD, "--yes")
     assert not ours.exists() and theirs.exists()
+
+
+def test_a_write_made_while_restore_asks_stops_it_with_nothing_restored(synced: Env) -> None:
+    import pty
+    import sys
+
+    first = synced.git("rev-parse", "HEAD").strip()
+    commit_version(synced, ENTITY % "second")
+    args = [sys.executable, "-m", "vaultsync", "restore", "--at", first, MCP]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: restore on a terminal, so it asks
+        os.chdir(synced.root)
+        os.execvpe(args[0], args, synced.env)
+    said = b""
+    while b"[y/N]" not in said:
+        said += os.read(fd, 4096)
+    (synced.home / MCP).write_text(ENTITY % "written while restore asked")
+    os.write(fd, b"y\n")
+    with contextlib.suppress(OSError):  # EIO once the child has exited
+        while chunk := os.read(fd, 4096):
+            said += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 2, said
+    assert b"changed while restore was asking; nothing was restored" in said
+    assert (synced.home / MCP).read_text() == ENTITY % "written while restore asked"
