@@ -90,3 +90,12 @@ def test_a_lone_surrogate_is_exported_escaped_and_named(synced: Env, fmt: str) -
     verify_checksums(out)
     written = next(p for p in out.iterdir() if p.name.startswith("memories"))
     assert "half an emoji \\ud800" in written.read_text("utf-8")
+
+
+def test_export_to_or_under_a_file_names_it(synced: Env) -> None:
+    a_file = synced.root / "a-file"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "export"):
+        err = synced.vs("export", "--output", str(out), code=2).stderr
+        assert f"{a_file} is a file" in err
+    assert a_file.read_text() == "x"

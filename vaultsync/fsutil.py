@@ -7,7 +7,7 @@ import errno
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from vaultsync.errors import LockedError
@@ -54,6 +54,16 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, durable: b
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def not_a_folder(paths: Iterable[Path]) -> Path | None:
+    """The first of `paths` that exists, if it is not a folder (a file in the way of
+    a folder that is to be made there or under it); None when it is a folder or none
+    exists."""
+    for path in paths:
+        if os.path.lexists(path):
+            return None if path.is_dir() else path
+    return None
 
 
 def replace_file(path: str, data: bytes) -> None:

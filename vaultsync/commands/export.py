@@ -14,7 +14,7 @@ from typing import Any
 from vaultsync import __version__, config, memories, schemas, when
 from vaultsync.config import Config
 from vaultsync.errors import EXIT_OK, UsageError
-from vaultsync.fsutil import atomic_write
+from vaultsync.fsutil import atomic_write, not_a_folder
 from vaultsync.gitvault import GitVault, iso_z, utc_now
 
 FORMATS = ("json", "csv", "markdown")
@@ -27,6 +27,11 @@ def run(
 ) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if (blocker := not_a_folder([output, *output.parents])) is not None:
+        raise UsageError(
+            f"{blocker} is a file, so {output} cannot be the export folder",
+            hint="export into a new or empty folder",
+        )
     if output.exists() and any(output.iterdir()):
         raise UsageError(f"{output} is not empty", hint="export into a new or empty folder")
     cfg = config.load(vault)

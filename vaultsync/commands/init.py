@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vaultsync import config
 from vaultsync.errors import EXIT_OK, UsageError
+from vaultsync.fsutil import not_a_folder
 from vaultsync.gitvault import GitVault
 
 GITIGNORE = ".last_sync\n.vaultsync/\n*.vaultsync-tmp\n"
@@ -48,14 +49,11 @@ def run(vault: Path, remote: str | None = None, quiet: bool = False) -> int:
 
 
 def _refuse_not_a_folder(vault: Path) -> None:
-    for path in (vault, *vault.parents):
-        if os.path.lexists(path):
-            if not path.is_dir():
-                raise UsageError(
-                    f"{path} is a file, not a folder: the vault must be a folder",
-                    hint="choose another path with --vault (a new or empty folder)",
-                )
-            return
+    if (path := not_a_folder([vault, *vault.parents])) is not None:
+        raise UsageError(
+            f"{path} is a file, not a folder: the vault must be a folder",
+            hint="choose another path with --vault (a new or empty folder)",
+        )
 
 
 def _refuse_plain_repo(vault: Path, gv: GitVault) -> None:

@@ -18,7 +18,7 @@ from vaultsync.commands.log import vault_paths
 from vaultsync.commit import commit_plan
 from vaultsync.config import Config
 from vaultsync.errors import EXIT_OK, UsageError, VaultsyncError
-from vaultsync.fsutil import TMP_SUFFIX, atomic_write, vault_lock
+from vaultsync.fsutil import TMP_SUFFIX, atomic_write, not_a_folder, vault_lock
 from vaultsync.gitvault import GitVault, utc_now
 from vaultsync.plan import Change, Plan, secret_findings
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
@@ -214,15 +214,11 @@ def _special(mode: int) -> str:
 
 def _refuse_blocked(target: Path) -> None:
     """A file where restore needs a folder on the way to `target` is an error naming it."""
-    for folder in target.parents:
-        if os.path.lexists(folder):
-            if not folder.is_dir():
-                raise UsageError(
-                    f"{folder} is a file, so {target} cannot be restored under it; "
-                    "nothing was restored",
-                    hint="move the file out of the way, or restore with --to DIR",
-                )
-            return
+    if (folder := not_a_folder(target.parents)) is not None:
+        raise UsageError(
+            f"{folder} is a file, so {target} cannot be restored under it; nothing was restored",
+            hint="move the file out of the way, or restore with --to DIR",
+        )
 
 
 def _short_diff(cfg: Config, vp: str, current: bytes, past: bytes) -> list[str]:
