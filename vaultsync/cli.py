@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec
+from typing import Annotated, Any, ParamSpec
 
 import typer
+import typer.completion
+import typer.core
+import typer.main
 
-from vaultsync.errors import VaultsyncError
+from vaultsync import __version__
+from vaultsync.errors import UsageError, VaultsyncError
 from vaultsync.outcome import guarded, vault_path
 
+PROG = "vaultsync"
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
 app = typer.Typer(
-    name="vaultsync",
+    name=PROG,
     help="Keep AI-agent memory files safe: validated, timestamped git history you can restore.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=False,  # the callback offers typer's completion with SHELL as a value
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -41,15 +49,91 @@ WaitOpt = Annotated[
     typer.Option("--wait", metavar="SECONDS", help="Wait this long for another vaultsync's lock."),
 ]
 
+# Options given before the command name (`vaultsync --vault X sync`), like `git -C`
+# and `restic -r`; the callback stores them and `handled` hands them to the command.
+_before: dict[str, Any] = {}
+_command: list[str] = [""]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"{PROG} {__version__}")
+        raise typer.Exit(0)
+
+
+def _show_completion(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    if value not in SHELLS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(SHELLS)}")
+    typer.completion.show_callback(ctx, param, value)
+
+
+def _install_completion(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        typer.completion.install_callback(ctx, param, value)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    vault: VaultOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    install_completion: Annotated[
+        bool,
+        typer.Option(
+            "--install-completion",
+            callback=_install_completion,
+            expose_value=False,
+            is_eager=True,
+            help="Install shell completion for the current shell.",
+        ),
+    ] = False,
+    show_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--show-completion",
+            metavar="SHELL",
+            callback=_show_completion,
+            expose_value=False,
+            is_eager=True,
+            help="Print the completion script for bash, zsh, fish or powershell.",
+        ),
+    ] = None,
+) -> None:
+    """Keep AI-agent memory files safe: validated, timestamped git history you can restore."""
+    _before.clear()
+    _before.update(vault=vault, json_out=json_out, quiet=quiet)
+    _command[:] = [ctx.invoked_subcommand or ""]
+
 
 def handled(fn: Callable[P, int]) -> Callable[P, None]:
     """Run a command: expected failures become one message and their exit code."""
+    takes = set(inspect.signature(fn).parameters)
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        raise typer.Exit(guarded(fn, *args, **kwargs))
+        raise typer.Exit(guarded(_call, fn, takes, args, kwargs))
 
     return wrapper
+
+
+def _call(fn: Callable[..., int], takes: set[str], args: Any, kwargs: dict[str, Any]) -> int:
+    """Fill in the options given before the command name; the command's own win."""
+    for key, value in _before.items():
+        if not value:
+            continue
+        if key not in takes:
+            flag = {"vault": "--vault", "json_out": "--json", "quiet": "--quiet"}[key]
+            raise UsageError(f"{flag} does not apply to `{PROG} {_command[0]}`")
+        if not kwargs.get(key):
+            kwargs[key] = value
+    return fn(*args, **kwargs)
 
 
 @app.command()
@@ -69,6 +153,7 @@ def init(
 ) -> int:
     """Create the vault (git repository, vaultsync.toml, .gitignore); safe to run again.
 
+    \b
     Example: vaultsync init --vault ~/memory-vault
     Recovery on a new machine: vaultsync init --from git@host:me/vault.git
     """
@@ -113,6 +198,7 @@ def track(
 ) -> int:
     """Add a source: a folder (with include/exclude globs) or a single file.
 
+    \b
     Example: vaultsync track ~/.claude --include '**/*.json' --exclude 'cache/**'
     """
     from vaultsync.commands import track as cmd
@@ -140,6 +226,7 @@ def untrack(
 ) -> int:
     """Stop tracking a source; its history stays in the vault.
 
+    \b
     Example: vaultsync untrack claude
     """
     from vaultsync.commands import track as cmd
@@ -157,6 +244,7 @@ def adopt(
 ) -> int:
     """Bind sources to this machine (after moving to a new one, or a hostname change).
 
+    \b
     Example: vaultsync adopt claude mem0
     """
     from vaultsync.commands import track as cmd
@@ -187,6 +275,7 @@ def sync(
 ) -> int:
     """Copy what changed into the vault as one timestamped commit.
 
+    \b
     Example: vaultsync sync --quiet   (the line to put in cron)
     """
     from vaultsync.commands import sync as cmd
@@ -202,6 +291,7 @@ def sync(
 def status(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = False) -> int:
     """Show pending changes, rejected files, the last sync, HEAD and unpushed commits.
 
+    \b
     Example: vaultsync status --json
     """
     from vaultsync.commands import status as cmd
@@ -225,6 +315,7 @@ def log(
 ) -> int:
     """Show commits, newest first, with the files each changed.
 
+    \b
     Example: vaultsync log ~/.claude/memory.jsonl -n 5
     """
     from vaultsync.commands import log as cmd
@@ -254,6 +345,7 @@ def diff(
 ) -> int:
     """Show what changed as memories: entities, observations, records, fields.
 
+    \b
     Example: vaultsync diff ~/.claude/memory.jsonl --from yesterday
     """
     from vaultsync.commands import diff as cmd
@@ -291,6 +383,7 @@ def restore(
 ) -> int:
     """Put files back as they were at a point in time (or --merge the memories lost since).
 
+    \b
     Example: vaultsync restore --at yesterday ~/.claude/memory.jsonl --dry-run
     """
     from vaultsync.commands import restore as cmd
@@ -322,6 +415,7 @@ def export(
 ) -> int:
     """Write a portable export of every memory, with metadata.json and checksums.json.
 
+    \b
     Example: vaultsync export --format markdown --at yesterday --output ~/memories-export
     """
     from vaultsync.commands import export as cmd
@@ -335,6 +429,7 @@ def export(
 def verify(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = False) -> int:
     """Check the vault: git fsck, every file in HEAD valid, sources and state consistent.
 
+    \b
     Example: vaultsync verify   (after a recovery, or from a monitor; exit 1 on problems)
     """
     from vaultsync.commands import verify as cmd
@@ -355,6 +450,7 @@ def validate(
 ) -> int:
     """Check files against the memory schemas (used by git hooks and pre-commit).
 
+    \b
     Example: vaultsync validate ~/.claude/memory.jsonl --schema mcp-knowledge-graph
     """
     from vaultsync.commands import validate as cmd
@@ -367,6 +463,7 @@ def validate(
 def list_schemas(vault: VaultOpt = None, json_out: JsonOpt = False) -> int:
     """List the shipped JSON Schemas.
 
+    \b
     Example: vaultsync schemas
     """
     from vaultsync.commands import schemas as cmd
@@ -374,9 +471,53 @@ def list_schemas(vault: VaultOpt = None, json_out: JsonOpt = False) -> int:
     return cmd.run(json_out=json_out)
 
 
+@app.command("help")
+def help_(
+    ctx: typer.Context,
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="COMMAND", help="A command (and sub-command) name."),
+    ] = None,
+) -> None:
+    """Print a command's help, like `vaultsync COMMAND --help`.
+
+    \b
+    Example: vaultsync help restore
+    Example: vaultsync help schedule install
+    """
+    root = ctx.find_root().command
+    raise typer.Exit(root.main([*(words or []), "--help"], PROG, standalone_mode=False))
+
+
+class _Argument(typer.core.TyperArgument):
+    """An argument as a command line shows it: `PATH...`, never `{PATH} <list[str]>`."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = self.display_name_raw + ("..." if self.nargs != 1 else "")
+        return [name if self.required else f"[{name}]"]
+
+
+def _tidy(command: Any) -> Any:
+    for param in command.params:
+        if type(param) is typer.core.TyperArgument:
+            param.__class__ = _Argument  # same object, only its help rendering differs
+    for sub in getattr(command, "commands", {}).values():
+        _tidy(sub)
+    return command
+
+
+def command() -> Any:
+    """The click command the app runs, as `vaultsync --help` shows it."""
+    typer.completion.get_completion_inspect_parameters()  # registers typer's shell scripts
+    return _tidy(typer.main.get_command(app))
+
+
 def run() -> int:
     try:
-        app()
+        command().main(prog_name=PROG)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     return 0
