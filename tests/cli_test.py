@@ -45,7 +45,7 @@ def help_of(words: tuple[str, ...]) -> str:
 
 
 def test_the_walk_finds_the_commands() -> None:
-    assert {("sync",), ("restore",), ("help",)} <= set(COMMANDS)
+    assert {("sync",), ("restore",), ("sources",), ("help",)} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=" ".join)

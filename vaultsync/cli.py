@@ -301,6 +301,21 @@ def status(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = 
 
 @app.command()
 @handled
+def sources(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = False) -> int:
+    """List every source: path, file or folder, host, include/exclude, schema, deletions,
+    file count and last change.
+
+    \b
+    Example: vaultsync sources
+    Example: vaultsync sources --json
+    """
+    from vaultsync.commands import sources as cmd
+
+    return cmd.run(vault_path(vault), json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
 def log(
     paths: Annotated[
         list[str] | None, typer.Argument(metavar="PATH", help="A source path or vault path.")
