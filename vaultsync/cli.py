@@ -178,42 +178,58 @@ def track(
         typer.Option(metavar="NAME", help="The source's name (its folder in the vault)."),
     ] = None,
     include: Annotated[
-        list[str] | None, typer.Option(metavar="GLOB", help="Glob of files to keep (repeatable).")
+        list[str] | None,
+        typer.Option(
+            metavar="GLOB",
+            help="Keep the files matching GLOB, instead of the default **/*.json and "
+            "**/*.jsonl (repeatable).",
+        ),
+    ] = None,
+    also: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="GLOB",
+            help="Keep the files matching GLOB too, beside the default globs (or the "
+            "source's own, when it is tracked already; repeatable).",
+        ),
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option(metavar="GLOB", help="Glob of files to leave out (repeatable)."),
+        typer.Option(metavar="GLOB", help="Leave out the files matching GLOB (repeatable)."),
     ] = None,
     schema: Annotated[
-        str,
+        str | None,
         typer.Option(
-            metavar="SCHEMA", help="auto, none, a schema name or a schema path in the vault."
+            metavar="SCHEMA",
+            help="auto (the default), none, a schema name or a schema path in the vault.",
+            show_default=False,
         ),
-    ] = "auto",
+    ] = None,
     any_host: Annotated[
         bool, typer.Option("--any-host", help="Sync this source on every machine.")
     ] = False,
     wait: WaitOpt = 0.0,
     quiet: QuietOpt = False,
 ) -> int:
-    """Add a source: a folder (with include/exclude globs) or a single file.
+    """Add a source: a folder (with include/exclude globs) or a single file. Tracking a
+    path again changes that source's settings.
 
     \b
-    Example: vaultsync track ~/.claude --include '**/*.json' --exclude 'cache/**'
+    Example: vaultsync track ~/.claude
+    Example: vaultsync track ~/notes --also '**/*.md' --exclude 'cache/**'
+    Example: vaultsync track ~/mcp/memory.jsonl --name mcp-graph --schema mcp-knowledge-graph
     """
     from vaultsync.commands import track as cmd
 
-    return cmd.track(
-        vault_path(vault),
-        path,
-        name,
-        include or [],
-        exclude or [],
-        schema,
-        any_host,
-        wait_s=wait,
-        quiet=quiet,
+    want = cmd.Wanted(
+        name=name,
+        include=tuple(include) if include else None,
+        also=tuple(also or ()),
+        exclude=tuple(exclude) if exclude else None,
+        schema=schema,
+        any_host=any_host,
     )
+    return cmd.track(vault_path(vault), path, want, wait_s=wait, quiet=quiet)
 
 
 @app.command()
@@ -237,7 +253,12 @@ def untrack(
 @app.command()
 @handled
 def adopt(
-    names: Annotated[list[str], typer.Argument(metavar="NAME", help="Source names.")],
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="NAME", help="Source names.", show_default=False)
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every source bound to another machine.")
+    ] = False,
     vault: VaultOpt = None,
     wait: WaitOpt = 0.0,
     quiet: QuietOpt = False,
@@ -246,10 +267,11 @@ def adopt(
 
     \b
     Example: vaultsync adopt claude mem0
+    Example: vaultsync adopt --all   (after a hostname change)
     """
     from vaultsync.commands import track as cmd
 
-    return cmd.adopt(vault_path(vault), names, wait_s=wait, quiet=quiet)
+    return cmd.adopt(vault_path(vault), names or [], every, wait_s=wait, quiet=quiet)
 
 
 @app.command()
