@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from vaultsync import fsutil
-from vaultsync.errors import GitError, VaultsyncError
+from vaultsync import fsutil, gitrun
+from vaultsync.clock import iso_z as iso_z  # re-exported for older imports
+from vaultsync.clock import utc_now as utc_now
+from vaultsync.errors import GitError, GitTimeout, VaultsyncError
+from vaultsync.gitrun import git_env as git_env
+from vaultsync.result import PushResult, PushStatus
 
 if TYPE_CHECKING:
     import git
@@ -61,13 +64,6 @@ class Ident:
         )
 
 
-def git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["LC_ALL"] = "C"  # stable messages to parse
-    env.pop("GIT_INDEX_FILE", None)  # hooks export it; it must not redirect our index
-    return env
-
-
 def quote_path(path: str) -> str:
     """C-style quoting for fast-import paths that need it (LF, quote, backslash)."""
     if not any(c in path for c in '\n"\\') and not path.startswith('"'):
@@ -87,15 +83,13 @@ class CommitWriter:
         import tempfile
 
         self._err = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(
+        self._packs_before = vault.pack_files()
+        self._proc = gitrun.popen(
             # unpackLimit=0: fast-import would otherwise explode a pack of under 100
             # objects into loose ones, deflating a 545 MB file a second time (10.7 s).
-            ["git", "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--done"],
-            cwd=vault.root,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=self._err,
-            env=git_env(),
+            ["-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--done"],
+            vault.root,
+            self._err,
         )
         assert self._proc.stdin is not None
         self._in: IO[bytes] = self._proc.stdin
@@ -117,8 +111,10 @@ class CommitWriter:
         when: datetime,
         ident: Ident,
         files: Iterable[tuple[str, str | None]],
+        merges: Sequence[str] = (),
     ) -> None:
-        """`files`: (vault path, mark or blob id) to add/replace, (vault path, None) to delete."""
+        """`files`: (vault path, mark or blob id) to add/replace, (vault path, None) to delete.
+        `merges`: further parents after `parent` (a merge commit: remote integration)."""
         stamp = f"{int(when.timestamp())} +0000"
         msg = message.encode("utf-8")
         out = [f"commit {ref}\n", f"author {ident.name} <{ident.email}> {stamp}\n"]
@@ -126,6 +122,8 @@ class CommitWriter:
         self._write("".join(out).encode() + b"data %d\n" % len(msg) + msg + b"\n")
         if parent:
             self._write(f"from {parent}\n".encode())
+        for other in merges:
+            self._write(f"merge {other}\n".encode())
         lines = []
         for path, ref_or_none in files:
             q = quote_path(path)
@@ -137,28 +135,37 @@ class CommitWriter:
         self._write(b"done\n")
         self._in.close()
         rc = self._proc.wait()
-        self._err.seek(0)
-        err = self._err.read().decode("utf-8", "replace")
-        self._err.close()
         if rc != 0:
-            raise GitError(["fast-import"], rc, err)
+            raise self._failed()
+        self._err.close()
 
     def abort(self) -> None:
+        """Stop git and take away what a killed fast-import leaves (temporary packs, keep
+        files), so the next run starts clean."""
         with contextlib.suppress(OSError):
             self._in.close()
         self._proc.kill()
         self._proc.wait()
+        with contextlib.suppress(OSError, ValueError):
+            self._err.close()
+        self._vault.remove_new_pack_files(self._packs_before)
+
+    def _failed(self) -> GitError:
+        self._err.seek(0)
+        err = self._err.read().decode("utf-8", "replace")
         self._err.close()
+        self._vault.remove_new_pack_files(self._packs_before)
+        return gitrun.failure(["fast-import"], self._proc.returncode, err, self._vault.root)
 
     def _write(self, data: bytes) -> None:
         try:
             self._in.write(data)
         except BrokenPipeError:
             self._proc.wait()
-            self._err.seek(0)
-            raise GitError(
-                ["fast-import"], self._proc.returncode, self._err.read().decode("utf-8", "replace")
-            ) from None
+            raise self._failed() from None
+        except OSError as exc:
+            self.abort()
+            raise VaultsyncError(f"cannot feed git fast-import: {exc.strerror}") from None
 
 
 class GitVault:
@@ -169,30 +176,14 @@ class GitVault:
     # -- plumbing -----------------------------------------------------------------------
 
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-        cmd = ["git", *args]
-        try:
-            proc = subprocess.run(
-                cmd, cwd=self.root, input=input, capture_output=True, env=git_env()
-            )
-        except FileNotFoundError:
-            raise VaultsyncError("git is not installed (or not on PATH)") from None
-        if check and proc.returncode != 0:
-            raise GitError(cmd, proc.returncode, proc.stderr.decode("utf-8", "replace"))
-        return proc.stdout
+        return gitrun.run(args, self.root, input=input, check=check).stdout
 
     def returncode(self, *args: str) -> int:
-        return subprocess.run(
-            ["git", *args], cwd=self.root, capture_output=True, env=git_env()
-        ).returncode
+        return gitrun.run(args, self.root, check=False).returncode
 
     def fsck(self) -> list[str]:
         """What `git fsck` finds wrong (nothing: an empty list)."""
-        proc = subprocess.run(
-            ["git", "fsck", "--no-progress", "--no-dangling"],
-            cwd=self.root,
-            capture_output=True,
-            env=git_env(),
-        )
+        proc = gitrun.run(["fsck", "--no-progress", "--no-dangling"], self.root, check=False)
         out = (proc.stdout + proc.stderr).decode("utf-8", "replace").splitlines()
         if proc.returncode and not out:
             out = [f"exited {proc.returncode}"]
@@ -339,31 +330,56 @@ class GitVault:
             input=data,
         )
 
+    def restore_work_tree(self, paths: Sequence[str]) -> None:
+        """Best effort after a failed commit: each path as the index (= HEAD) has it, or
+        gone when it is not there. Never raises: it runs while another error is raised."""
+        with contextlib.suppress(VaultsyncError, OSError):
+            listed = self.run("ls-files", "-z").split(b"\0")
+            indexed = {p.decode("utf-8", "surrogateescape") for p in listed if p}
+            tracked = [p for p in paths if p in indexed]
+            if tracked:
+                self.run("checkout-index", "-f", "-z", "--stdin", input=data_of(tracked))
+            for p in set(paths) - indexed:
+                with contextlib.suppress(OSError):
+                    (self.root / p).unlink()
+
     def needs_push(self, remote: str, branch: str) -> bool:
         """One process: does the remote-tracking ref lag behind HEAD?"""
         out = self.run("rev-parse", "HEAD", f"refs/remotes/{remote}/{branch}", check=False)
         shas = out.decode().split()
         return len(shas) < 2 or shas[0] != shas[1]
 
-    def push(self, remote: str, branch: str, timeout_s: float) -> str | None:
-        """Push HEAD to the remote's branch; returns None on success, else git's reason.
-        Never prompts: from cron a credential prompt would hang until the timeout."""
-        env = git_env()
-        env["GIT_TERMINAL_PROMPT"] = "0"
-        env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-        cmd = ["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"]
-        try:
-            proc = subprocess.run(
-                cmd, cwd=self.root, capture_output=True, env=env, timeout=timeout_s
-            )
-        except subprocess.TimeoutExpired:
-            return f"no answer from {remote!r} within {timeout_s:g} s (push_timeout)"
-        if proc.returncode == 0:
+    def push(self, remote: str, branch: str, timeout_s: float) -> PushResult:
+        """Push HEAD to the remote's branch; never force, never prompt (from cron a
+        credential prompt would hang until the timeout)."""
+        args = ["push", "--quiet", remote, f"HEAD:refs/heads/{branch}"]
+        result = self._network(args, remote, timeout_s)
+        if result.status == PushStatus.OK:
             # A push to a URL (not a fetch-configured remote) leaves no tracking ref.
             self.run("update-ref", f"refs/remotes/{remote}/{branch}", "HEAD", check=False)
-            return None
-        return (
-            proc.stderr.decode("utf-8", "replace").strip() or f"git push exited {proc.returncode}"
+        return result
+
+    def fetch(self, remote: str, branch: str, timeout_s: float) -> PushResult:
+        """Fetch the remote's branch into its tracking ref, with the push's rules."""
+        refspec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
+        return self._network(["fetch", "--quiet", remote, refspec], remote, timeout_s)
+
+    def _network(self, args: list[str], remote: str, timeout_s: float) -> PushResult:
+        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
+        if "GIT_SSH_COMMAND" not in os.environ and "GIT_SSH" not in os.environ:
+            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+        try:
+            proc = gitrun.run(args, self.root, env=env, timeout=timeout_s, check=False)
+        except GitTimeout:
+            return PushResult(
+                PushStatus.TIMEOUT,
+                f"no answer from {remote!r} within {timeout_s:g} s (push_timeout)",
+            )
+        if proc.returncode == 0:
+            return PushResult(PushStatus.OK)
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        return PushResult(
+            classify_push_error(err), err or f"git {args[0]} exited {proc.returncode}"
         )
 
     def unpushed(self, remote: str, branch: str) -> int:
@@ -373,6 +389,23 @@ class GitVault:
         if not self.head():
             return 0
         return int(self.run("rev-list", "--count", "HEAD", *base).decode().strip() or 0)
+
+    def pack_files(self) -> set[str]:
+        try:
+            return {e.name for e in os.scandir(self.git_dir / "objects" / "pack")}
+        except OSError:
+            return set()
+
+    def remove_new_pack_files(self, before: set[str]) -> None:
+        """Temporary packs and keep files that appeared since `before` and no live process
+        writes: what a failed or killed fast-import leaves behind (a full disk)."""
+        pack_dir = self.git_dir / "objects" / "pack"
+        for name in self.pack_files() - before:
+            if name.startswith(("tmp_pack_", "tmp_idx_", "tmp_rev_")) or name.endswith(".keep"):
+                path = pack_dir / name
+                if not [p for p in fsutil.pids_holding(path) if p != os.getpid()]:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
 
     def pack_if_needed(self) -> None:
         """fast-import writes a pack per sync; fold them geometrically once they pile up,
@@ -419,12 +452,19 @@ class GitVault:
 
     @contextlib.contextmanager
     def repo(self) -> Iterator[git.Repo]:
+        """GitPython on the vault, pinned to it: GIT_DIR and friends inherited from a hook
+        would otherwise point its commands at another repository."""
         import git
 
         try:
             r = git.Repo(self.root)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             raise VaultsyncError(f"{self.root} is not a git repository") from None
+        r.git.update_environment(
+            GIT_DIR=str(self.git_dir),
+            GIT_WORK_TREE=str(self.root),
+            GIT_INDEX_FILE=str(self.git_dir / "index"),
+        )
         try:
             yield r
         finally:
@@ -432,23 +472,23 @@ class GitVault:
 
     @classmethod
     def init(cls, root: Path, branch: str) -> GitVault:
-        import git
-
         root.mkdir(parents=True, exist_ok=True)
-        git.Repo.init(root, initial_branch=branch).close()
+        gitrun.run(["init", "--quiet", f"--initial-branch={branch}", str(root)], root)
         vault = cls(root)
         vault.apply_settings()
         return vault
 
     @classmethod
     def clone(cls, source: str, root: Path) -> GitVault:
-        import git
-
-        try:
-            git.Repo.clone_from(source, root, env=git_env()).close()
-        except git.GitCommandError as exc:
-            detail = str(exc.stderr).strip().removeprefix("stderr: ").strip("'\n ")
-            raise VaultsyncError(f"cannot clone {source}: {detail}") from None
+        proc = gitrun.run(
+            ["clone", "--quiet", "--", source, str(root)],
+            root.parent,
+            env={"GIT_TERMINAL_PROMPT": "0"},
+            check=False,
+        )
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip()
+            raise VaultsyncError(f"cannot clone {source}: {detail}")
         vault = cls(root)
         vault.apply_settings()  # settings are not cloned: durability must be set again
         return vault
@@ -474,17 +514,58 @@ class GitVault:
             self.run("remote", "set-url", name, url)
 
 
+_PUSH_ERRORS = (
+    (PushStatus.REJECTED, ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected]")),
+    (
+        PushStatus.AUTH,
+        (
+            "Authentication failed",
+            "Permission denied",
+            "could not read Username",
+            "could not read Password",
+            "terminal prompts disabled",
+            "Host key verification failed",
+            "The requested URL returned error: 401",
+            "The requested URL returned error: 403",
+            "access denied",
+        ),
+    ),
+    (
+        PushStatus.NETWORK,
+        (
+            "Could not resolve host",
+            "Connection refused",
+            "Connection timed out",
+            "Network is unreachable",
+            "No route to host",
+            "unable to connect",
+            "Could not read from remote repository",
+            "does not appear to be a git repository",
+            "unable to access",
+            "Connection reset",
+            "early EOF",
+        ),
+    ),
+)
+
+
+def data_of(paths: Iterable[str]) -> bytes:
+    """NUL-terminated paths for git's `-z --stdin` (any byte but NUL is safe)."""
+    return b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+
+
+def classify_push_error(stderr: str) -> PushStatus:
+    """Which kind of failure git's words describe (checked in this order: a rejection
+    also prints "failed to push", an auth failure also "Could not read from remote")."""
+    for status, needles in _PUSH_ERRORS:
+        if any(n.lower() in stderr.lower() for n in needles):
+            return status
+    return PushStatus.ERROR
+
+
 def _log_entry(chunk: str) -> dict[str, Any]:
     fields = chunk.split("\0")
     commit, time_, subject = fields[0], fields[1], fields[2]
     rest = [f for f in fields[3:] if f.strip("\n")]
     files = [{"status": rest[i].strip(), "path": rest[i + 1]} for i in range(0, len(rest) - 1, 2)]
     return {"commit": commit, "time": time_, "subject": subject, "files": files}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def iso_z(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

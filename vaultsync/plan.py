@@ -51,8 +51,6 @@ class Plan:
     skipped: list[str] = field(default_factory=list)
     scans: list[SourceScan] = field(default_factory=list)
     scanned_ns: int = 0
-    pushed: bool = False
-    push_error: str | None = None
     config_blob: str | None = None
     warnings: list[str] = field(default_factory=list)
 
