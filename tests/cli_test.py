@@ -85,6 +85,7 @@ def test_options_before_the_command_name(env: Env) -> None:
     other = env.root / "other-vault"
     env.vs("--vault", str(other), "init", "-q")
     assert (other / "vaultsync.toml").is_file() and not env.vault.exists()
+    env.vs("--vault", str(other), "track", str(env.memories()), "-q")
     doc = json.loads(env.vs("--vault", str(other), "--json", "status").stdout)
     assert doc["vault"] == str(other)
     assert env.vs("-q", "--vault", str(other), "sync").stdout == ""
@@ -122,6 +123,7 @@ def test_anything_else_before_sync_goes_to_typer(argv: list[str]) -> None:
 
 def test_a_cron_sync_with_options_before_the_name_does_not_load_typer(env: Env) -> None:
     env.vs("init", "-q")
+    env.vs("track", str(env.memories()), "-q")
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "vaultsync", "--vault", str(env.vault)]
         + ["sync", "--quiet"],

@@ -44,6 +44,10 @@ VaultOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+FilesOpt = Annotated[
+    bool,
+    typer.Option("--files", "--verbose", "-v", help="List every file, not counts per source."),
+]
 WaitOpt = Annotated[
     float,
     typer.Option("--wait", metavar="SECONDS", help="Wait this long for another vaultsync's lock."),
@@ -292,6 +296,7 @@ def sync(
         bool, typer.Option("--full", help="Hash every file instead of trusting stat.")
     ] = False,
     wait: WaitOpt = 0.0,
+    files: FilesOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> int:
@@ -299,13 +304,14 @@ def sync(
 
     \b
     Example: vaultsync sync --quiet   (the line to put in cron)
+    Example: vaultsync sync --dry-run --files
     """
     from vaultsync.commands import sync as cmd
 
     opts = cmd.Options(
         source or [], dry_run, allow_delete, full, wait, json_out, quiet, not no_push
     )
-    return cmd.run(vault_path(vault), opts)
+    return cmd.run(vault_path(vault), opts, files)
 
 
 @app.command()

@@ -9,6 +9,7 @@ it does not know) to typer, which reports it properly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from vaultsync.engine import SyncOptions as Options
 
@@ -49,8 +50,7 @@ def _merge(
     if parsed is None:
         return None
     outer, flags = parsed
-    opts.json_out = opts.json_out or flags.json_out
-    opts.quiet = opts.quiet or flags.quiet
+    opts = replace(opts, json_out=opts.json_out or flags.json_out, quiet=opts.quiet or flags.quiet)
     return (vault if vault is not None else outer), opts
 
 
