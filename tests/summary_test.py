@@ -33,3 +33,26 @@ def test_dry_run_of_a_few_files_lists_them(env: Env) -> None:
         "  notes: 2 unchanged, 1 deleted",
         "  deleted  notes/1.json",
     ]
+
+
+def test_log_of_a_big_import_counts_per_source_and_lists_on_request(env: Env) -> None:
+    env.records("notes", 60)
+    out = env.vs("log", "-n", "1").stdout.splitlines()
+    assert len(out) == 3, out
+    assert out[0].endswith("+60 ~0 -0")
+    assert out[1:] == ["    notes: 60 added", "    (60 files; `vaultsync log --files` lists them)"]
+    listed = env.vs("log", "-n", "1", "--files").stdout.splitlines()
+    assert len(listed) == 61 and "    A notes/59.json" in listed
+
+
+def test_log_shows_what_each_commit_changed_as_memories(synced: Env) -> None:
+    mcp = synced.home / "mem" / "mcp" / "memory.jsonl"
+    graph = [json.loads(x) for x in mcp.read_text().splitlines()]
+    graph = [g for g in graph if g.get("name") != "Postgres"]
+    mcp.write_text("\n".join(json.dumps(x) for x in graph))
+    synced.vs("sync", "-q")
+    out = synced.vs("log", "-n", "1").stdout
+    assert "    M mem/mcp/memory.jsonl: -1 entity" in out
+    doc = json.loads(synced.vs("log", "-n", "1", "--json").stdout)
+    assert doc[0]["files"] == ["mem/mcp/memory.jsonl"]
+    assert doc[0]["summaries"]["mem/mcp/memory.jsonl"].startswith("-1 entity")

@@ -353,17 +353,22 @@ def log(
         int | None, typer.Option("-n", metavar="N", help="Show at most N commits.")
     ] = None,
     rejected: Annotated[bool, typer.Option("--rejected", help="Show what was kept aside.")] = False,
+    files: FilesOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> int:
-    """Show commits, newest first, with the files each changed.
+    """Show commits, newest first, with the files each changed and what changed in them
+    as memories; a commit of many files shows counts per source (--files lists them).
 
     \b
     Example: vaultsync log ~/.claude/memory.jsonl -n 5
+    Example: vaultsync log -n 1 --files
     """
     from vaultsync.commands import log as cmd
 
-    return cmd.run(vault_path(vault), paths or [], n, rejected, json_out=json_out, quiet=quiet)
+    return cmd.run(
+        vault_path(vault), paths or [], n, rejected, json_out=json_out, quiet=quiet, files=files
+    )
 
 
 @app.command()
