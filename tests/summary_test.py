@@ -16,7 +16,7 @@ def test_dry_run_counts_per_source_and_lists_files_on_request(env: Env) -> None:
     assert out.splitlines() == [
         "would commit +25 ~1 -0",
         "  notes: 29 unchanged, 25 added, 1 modified",
-        "  (26 files; `vaultsync sync --dry-run --files` lists them)",
+        "  (26 files; add --files to list them)",
     ]
     listed = env.vs("sync", "--dry-run", "--files").stdout.splitlines()
     assert "  modified notes/0.json" in listed and "  added    notes/54.json" in listed
@@ -40,7 +40,7 @@ def test_log_of_a_big_import_counts_per_source_and_lists_on_request(env: Env) ->
     out = env.vs("log", "-n", "1").stdout.splitlines()
     assert len(out) == 3, out
     assert out[0].endswith("+60 ~0 -0")
-    assert out[1:] == ["    notes: 60 added", "    (60 files; `vaultsync log --files` lists them)"]
+    assert out[1:] == ["    notes: 60 added", "    (60 files; add --files to list them)"]
     listed = env.vs("log", "-n", "1", "--files").stdout.splitlines()
     assert len(listed) == 61 and "    A notes/59.json" in listed
 
@@ -56,3 +56,30 @@ def test_log_shows_what_each_commit_changed_as_memories(synced: Env) -> None:
     doc = json.loads(synced.vs("log", "-n", "1", "--json").stdout)
     assert doc[0]["files"] == ["mem/mcp/memory.jsonl"]
     assert doc[0]["summaries"]["mem/mcp/memory.jsonl"].startswith("-1 entity")
+
+
+def test_restore_counts_per_source_and_shows_only_what_changes(env: Env) -> None:
+    folder = env.records("notes", 60)
+    (folder / "5.json").write_text(json.dumps({"id": "5", "content": "changed"}))
+    (folder / "7.json").unlink()
+    out = env.vs("restore", "--at", "HEAD", "--dry-run").stdout.splitlines()
+    assert out[0] == "notes: 58 unchanged, 1 would overwrite, 1 would create"
+    assert out[1] == f"would overwrite {folder / '5.json'}"
+    assert out[-1] == f"would create    {folder / '7.json'}"
+    assert not any("unchanged" in line for line in out[1:])
+    listed = env.vs("restore", "--at", "HEAD", "--dry-run", "--files").stdout
+    assert f"unchanged       {folder / '0.json'}" in listed
+    done = env.vs("restore", "--at", "HEAD", "--yes").stdout
+    assert done.startswith("notes: 58 unchanged, 1 overwritten, 1 created\n")
+    assert (folder / "7.json").exists()
+
+
+def test_restore_of_many_changed_files_says_how_to_list_them(env: Env) -> None:
+    folder = env.records("notes", 30)
+    for path in folder.iterdir():
+        path.unlink()
+    out = env.vs("restore", "--at", "HEAD", "--dry-run").stdout.splitlines()
+    assert out == [
+        "notes: 30 would create",
+        "(30 files; add --files to list them)",
+    ]

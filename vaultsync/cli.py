@@ -426,6 +426,7 @@ def restore(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Overwrite without asking.")] = False,
     wait: WaitOpt = 0.0,
+    files: FilesOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> int:
@@ -433,6 +434,7 @@ def restore(
 
     \b
     Example: vaultsync restore --at yesterday ~/.claude/memory.jsonl --dry-run
+    Example: vaultsync restore --at '2 days ago' --merge --yes
     """
     from vaultsync.commands import restore as cmd
 
@@ -443,7 +445,9 @@ def restore(
     if conflict != "keep" and not merge:
         raise VaultsyncError("--conflict goes with --merge")
     to_dir = Path(os.path.abspath(os.path.expanduser(to))) if to else None
-    req = cmd.Request(at, paths or [], to_dir, merge, conflict, dry_run, yes, wait, json_out, quiet)
+    req = cmd.Request(
+        at, paths or [], to_dir, merge, conflict, dry_run, yes, wait, json_out, quiet, files
+    )
     return cmd.run(vault_path(vault), req)
 
 

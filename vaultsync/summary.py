@@ -34,5 +34,5 @@ def by_source(
     return lines
 
 
-def files_hint(count: int, command: str) -> str:
-    return f"({count:,} files; `{command} --files` lists them)"
+def files_hint(count: int) -> str:
+    return f"({count:,} files; add --files to list them)"

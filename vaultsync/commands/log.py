@@ -85,7 +85,7 @@ def _files(e: dict[str, Any], every: bool) -> list[str]:
         kinds.setdefault(KINDS.get(f["status"][:1], f["status"]), []).append(f["path"])
     out = [f"    {line}" for line in summary.by_source(kinds.items())]
     out += [_file_line(f, said) for f in changed if f["path"] in said][: summary.LIST_UP_TO]
-    return out + [f"    {summary.files_hint(len(changed), 'vaultsync log')}"]
+    return out + [f"    {summary.files_hint(len(changed))}"]
 
 
 def _file_line(f: dict[str, str], said: dict[str, str]) -> str:

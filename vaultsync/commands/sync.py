@@ -68,7 +68,7 @@ def _print_human(r: SyncResult, files: bool = False) -> None:
             for path, kind in changes:
                 print(f"  {kind:<9}{path}")
         else:
-            print(f"  {summary.files_hint(len(changes), 'vaultsync sync --dry-run')}")
+            print(f"  {summary.files_hint(len(changes))}")
     elif r.commit:
         print(f"committed {r.commit[:10]} {counts}")
     else:
