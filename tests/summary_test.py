@@ -83,3 +83,12 @@ def test_restore_of_many_changed_files_says_how_to_list_them(env: Env) -> None:
         "notes: 30 would create",
         "(30 files; add --files to list them)",
     ]
+
+
+def test_status_counts_many_pending_files_per_source(env: Env) -> None:
+    folder = env.records("notes", 2)
+    for i in range(2, 32):
+        (folder / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "new"}))
+    out = env.vs("status").stdout
+    assert "pending:   30 file(s)\n  notes: 30 added\n  (30 files; add --files to list them)" in out
+    assert "  added    notes/31.json" in env.vs("status", "--files").stdout

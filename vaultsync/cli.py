@@ -316,15 +316,22 @@ def sync(
 
 @app.command()
 @handled
-def status(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = False) -> int:
-    """Show pending changes, rejected files, the last sync, HEAD and unpushed commits.
+def status(
+    vault: VaultOpt = None,
+    files: FilesOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Show pending changes, rejected files, the last sync, HEAD, unpushed commits and a
+    line per source.
 
     \b
+    Example: vaultsync status
     Example: vaultsync status --json
     """
     from vaultsync.commands import status as cmd
 
-    return cmd.run(vault_path(vault), json_out=json_out, quiet=quiet)
+    return cmd.run(vault_path(vault), json_out=json_out, quiet=quiet, files=files)
 
 
 @app.command()

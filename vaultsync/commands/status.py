@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config, state
+from vaultsync import config, state, summary
 from vaultsync.commands.sources import one_line
 from vaultsync.errors import EXIT_OK
 from vaultsync.gitvault import GitVault
@@ -51,16 +51,16 @@ def _source(cfg: config.Config, p: Plan, name: str) -> dict[str, Any]:
     }
 
 
-def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
+def run(vault: Path, json_out: bool = False, quiet: bool = False, files: bool = False) -> int:
     doc = collect(vault)
     if json_out:
         print(json.dumps(doc, indent=2))
     elif not quiet:
-        print(render(doc))
+        print(render(doc, files))
     return EXIT_OK
 
 
-def render(doc: dict[str, Any]) -> str:
+def render(doc: dict[str, Any], files: bool = False) -> str:
     head = (doc["head"] or "(no commits)")[:10]
     lines = [
         f"vault:     {doc['vault']}",
@@ -71,9 +71,13 @@ def render(doc: dict[str, Any]) -> str:
         lines.append(f"unpushed:  {doc['unpushed']} commit(s)")
     pending = doc["pending"]
     total = sum(len(v) for v in pending.values())
-    lines.append(f"pending:   {total} file(s)" if total else "pending:   nothing")
-    for kind in ("added", "modified", "deleted"):
-        lines += [f"  {kind:<9}{vp}" for vp in pending[kind]]
+    lines.append(f"pending:   {total:,} file(s)" if total else "pending:   nothing")
+    if files or total <= summary.LIST_UP_TO:
+        for kind in ("added", "modified", "deleted"):
+            lines += [f"  {kind:<9}{vp}" for vp in pending[kind]]
+    else:
+        lines += [f"  {line}" for line in summary.by_source(pending.items())]
+        lines.append(f"  {summary.files_hint(total)}")
     for r in doc["rejected"]:
         lines.append(f"rejected:  {r['path']}: {r['reason']}")
     lines += [f"warning:   {m}" for m in doc["unavailable"] + doc["held"]]
