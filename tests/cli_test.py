@@ -157,6 +157,18 @@ def test_completion_completes_commands_and_options(env: Env) -> None:
     assert "--dry-run" in env.vs().stdout
 
 
+def test_completion_completes_source_names_of_the_vault_named(env: Env) -> None:
+    other = env.root / "other"
+    env.vs("--vault", str(other), "init", "-q")
+    env.vs("--vault", str(other), "track", str(env.memories("claude")), "-q")
+    words = f"vaultsync --vault {other} untrack cl"
+    env.env.update(_VAULTSYNC_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD="4")
+    assert env.vs().stdout.split() == ["claude"]
+    words = f"vaultsync sync --vault {other} --source "
+    env.env.update(COMP_WORDS=words, COMP_CWORD="5")
+    assert env.vs().stdout.split() == ["claude"]
+
+
 def test_show_completion_of_an_unknown_shell_is_a_usage_error(env: Env) -> None:
     assert "'ksh' is not one of bash" in env.vs("--show-completion", "ksh", code=2).stderr
 

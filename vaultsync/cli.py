@@ -116,6 +116,18 @@ def main(
     _command[:] = [ctx.invoked_subcommand or ""]
 
 
+def _source_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Tab completion of NAME: the sources in the vault the command line names."""
+    from vaultsync import config
+
+    given = ctx.params.get("vault") or (ctx.parent.params.get("vault") if ctx.parent else None)
+    try:
+        cfg = config.load(vault_path(given))
+    except VaultsyncError:
+        return []
+    return [s.name for s in cfg.sources if s.name.startswith(incomplete)]
+
+
 def handled(fn: Callable[P, int]) -> Callable[P, None]:
     """Run a command: expected failures become one message and their exit code."""
     takes = set(inspect.signature(fn).parameters)
@@ -239,7 +251,10 @@ def track(
 @app.command()
 @handled
 def untrack(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The source's name.")],
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help="The source's name.", autocompletion=_source_names),
+    ],
     vault: VaultOpt = None,
     wait: WaitOpt = 0.0,
     quiet: QuietOpt = False,
@@ -258,7 +273,10 @@ def untrack(
 @handled
 def adopt(
     names: Annotated[
-        list[str] | None, typer.Argument(metavar="NAME", help="Source names.", show_default=False)
+        list[str] | None,
+        typer.Argument(
+            metavar="NAME", help="Source names.", show_default=False, autocompletion=_source_names
+        ),
     ] = None,
     every: Annotated[
         bool, typer.Option("--all", help="Every source bound to another machine.")
@@ -283,7 +301,12 @@ def adopt(
 def sync(
     vault: VaultOpt = None,
     source: Annotated[
-        list[str] | None, typer.Option(metavar="NAME", help="Sync only this source (repeatable).")
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="Sync only this source (repeatable).",
+            autocompletion=_source_names,
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be committed.")
