@@ -171,7 +171,7 @@ def init(
 
     \b
     Example: vaultsync init --vault ~/memory-vault
-    Recovery on a new machine: vaultsync init --from git@host:me/vault.git
+    Example (recovery on a new machine): vaultsync init --from git@host:me/vault.git
     """
     from vaultsync.commands import init as cmd
 
@@ -490,7 +490,10 @@ def export(
     fmt: Annotated[
         str, typer.Option("--format", metavar="json|csv|markdown", help="json, csv or markdown.")
     ] = "json",
-    at: Annotated[str, typer.Option("--at", metavar="WHEN", help="WHEN (default: HEAD).")] = "HEAD",
+    at: Annotated[
+        str,
+        typer.Option("--at", metavar="WHEN", help="WHEN (default: HEAD).", show_default=False),
+    ] = "HEAD",
     vault: VaultOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
