@@ -115,6 +115,7 @@ def test_an_option_before_a_command_that_does_not_take_it_is_refused(env: Env) -
         (["--vault=/tmp/v", "-q", "sync"], ["--vault", "/tmp/v", "--quiet"]),
         (["--json", "sync", "--no-push"], ["--json", "--no-push"]),
         (["--vault", "/tmp/a", "sync", "--vault", "/tmp/b"], ["--vault", "/tmp/b"]),
+        (["--vault", "/v", "--json", "-q", "sync"], ["--vault", "/v", "--json", "-q"]),
     ],
 )
 def test_options_before_sync_take_the_fast_path(argv: list[str], same_as: list[str]) -> None:
@@ -131,7 +132,7 @@ def test_a_cron_sync_with_options_before_the_name_does_not_load_typer(env: Env) 
     env.vs("track", str(env.memories()), "-q")
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "vaultsync", "--vault", str(env.vault)]
-        + ["sync", "--quiet"],
+        + ["--json", "-q", "sync"],
         env=env.env,
         capture_output=True,
         text=True,

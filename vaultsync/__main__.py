@@ -4,7 +4,7 @@ import sys
 
 
 def main() -> int:
-    if "sync" in sys.argv[1:5]:
+    if "sync" in sys.argv[1:6]:  # after at most --vault PATH --json --quiet
         # The hot path (cron, git hooks): no typer to import.
         from vaultsync.fastpath import parse_argv
 
