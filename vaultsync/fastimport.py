@@ -136,3 +136,5 @@ class CommitWriter:
         except OSError as exc:
             self.abort()
             raise VaultsyncError(f"cannot feed git fast-import: {exc.strerror}") from None
+
+
