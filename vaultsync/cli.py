@@ -152,6 +152,50 @@ def _call(fn: Callable[..., int], takes: set[str], args: Any, kwargs: dict[str, 
     return fn(*args, **kwargs)
 
 
+@app.command("help")
+def help_(
+    ctx: typer.Context,
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="COMMAND", help="A command (and sub-command) name."),
+    ] = None,
+) -> None:
+    """Print a command's help, like `vaultsync COMMAND --help`.
+
+    \b
+    Example: vaultsync help restore
+    Example: vaultsync help schedule install
+    """
+    root = ctx.find_root().command
+    raise typer.Exit(root.main([*(words or []), "--help"], PROG, standalone_mode=False))
+
+
+class _Argument(typer.core.TyperArgument):
+    """An argument as a command line shows it: `PATH...`, never `{PATH} <list[str]>`."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = self.display_name_raw + ("..." if self.nargs != 1 else "")
+        return [name if self.required else f"[{name}]"]
+
+
+def _tidy(command: Any) -> Any:
+    for param in command.params:
+        if type(param) is typer.core.TyperArgument:
+            param.__class__ = _Argument  # same object, only its help rendering differs
+    for sub in getattr(command, "commands", {}).values():
+        _tidy(sub)
+    return command
+
+
+def command() -> Any:
+    """The click command the app runs, as `vaultsync --help` shows it."""
+    typer.completion.get_completion_inspect_parameters()  # registers typer's shell scripts
+    return _tidy(typer.main.get_command(app))
+
+
 @app.command()
 @handled
 def init(
@@ -554,50 +598,6 @@ def list_schemas(vault: VaultOpt = None, json_out: JsonOpt = False) -> int:
     from vaultsync.commands import schemas as cmd
 
     return cmd.run(json_out=json_out)
-
-
-@app.command("help")
-def help_(
-    ctx: typer.Context,
-    words: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="COMMAND", help="A command (and sub-command) name."),
-    ] = None,
-) -> None:
-    """Print a command's help, like `vaultsync COMMAND --help`.
-
-    \b
-    Example: vaultsync help restore
-    Example: vaultsync help schedule install
-    """
-    root = ctx.find_root().command
-    raise typer.Exit(root.main([*(words or []), "--help"], PROG, standalone_mode=False))
-
-
-class _Argument(typer.core.TyperArgument):
-    """An argument as a command line shows it: `PATH...`, never `{PATH} <list[str]>`."""
-
-    def display_type_rich(self, ctx: Any) -> str | None:
-        return None
-
-    def get_usage_pieces(self, ctx: Any) -> list[str]:
-        name = self.display_name_raw + ("..." if self.nargs != 1 else "")
-        return [name if self.required else f"[{name}]"]
-
-
-def _tidy(command: Any) -> Any:
-    for param in command.params:
-        if type(param) is typer.core.TyperArgument:
-            param.__class__ = _Argument  # same object, only its help rendering differs
-    for sub in getattr(command, "commands", {}).values():
-        _tidy(sub)
-    return command
-
-
-def command() -> Any:
-    """The click command the app runs, as `vaultsync --help` shows it."""
-    typer.completion.get_completion_inspect_parameters()  # registers typer's shell scripts
-    return _tidy(typer.main.get_command(app))
 
 
 def run() -> int:
