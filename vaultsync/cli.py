@@ -534,10 +534,7 @@ def export(
     fmt: Annotated[
         str, typer.Option("--format", metavar="json|csv|markdown", help="json, csv or markdown.")
     ] = "json",
-    at: Annotated[
-        str,
-        typer.Option("--at", metavar="WHEN", help="WHEN (default: HEAD).", show_default=False),
-    ] = "HEAD",
+    at: Annotated[str, typer.Option("--at", metavar="WHEN", help="WHEN (default: HEAD).")] = "HEAD",
     vault: VaultOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
