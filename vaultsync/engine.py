@@ -20,6 +20,7 @@ from vaultsync.errors import (
     VaultNotFound,
     VaultsyncError,
 )
+from vaultsync.forgetting import Forgotten, Watcher
 from vaultsync.plan import Plan, Scope, check_schemas, load_state, plan, selected_sources
 from vaultsync.result import Failure, PushResult, PushStatus, Rejected, SyncResult, locked_failure
 from vaultsync.state import State
@@ -98,8 +99,10 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         head = gv.head()
         st = load_state(vault.root, gv, head)
         committer = Committer(vault.root, gv)
+        watcher = committer.watch = Watcher(vault.root, cfg.forget_alert, head)
         try:
             p = plan(vault.root, cfg, sources, gv, st, scope, sink=committer)
+            watcher.rejected(gv, p)
             commit = committer.finish(p, host, utc_now())
         except DiskFullError:
             committer.abort()
@@ -110,7 +113,7 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         if record(st, p, commit):
             state.save(vault.root, st)
         pushed = push(vault, cfg) if opts.push else PushResult.skipped("--no-push")
-    return _result(p, commit, started, t0, opts, pushed, unbound)
+    return _result(p, commit, started, t0, opts, pushed, unbound, tuple(watcher.found))
 
 
 def unbound_message(cfg: Config, selected: Sequence[Source], host: str) -> tuple[str, ...]:
@@ -186,6 +189,7 @@ def _result(
     opts: SyncOptions,
     pushed: PushResult,
     unbound: tuple[str, ...],
+    forgotten: tuple[Forgotten, ...] = (),
 ) -> SyncResult:
     return SyncResult(
         started=started,
@@ -205,5 +209,6 @@ def _result(
         skipped=tuple(p.skipped),
         warnings=tuple(p.warnings),
         push=pushed,
+        forgotten=forgotten,
         files_tracked=sum(sc.seen for sc in p.scans),
     )

@@ -28,7 +28,28 @@ def collect(vault: Path) -> dict[str, Any]:
         "unavailable": p.unavailable,
         "held": p.held,
         "unpushed": gv.unpushed(cfg.remote, cfg.branch) if cfg.remote else None,
+        **operations(vault),
     }
+
+
+def operations(vault: Path) -> dict[str, Any]:
+    """What the operations code knows (runs.json): the last forgetting alarm."""
+    from vaultsync import runs
+    from vaultsync.vault import Vault
+
+    return {"last_forgot": runs.load(Vault(vault).runs_path).last_forgot}
+
+
+def render_operations(doc: dict[str, Any]) -> list[str]:
+    forgot = doc.get("last_forgot")
+    if not forgot:
+        return []
+    lost = forgot["before"] - forgot["after"]
+    return [
+        f"forgot:    {forgot['path']} lost {lost} of {forgot['before']} memories "
+        f"at {forgot['time']}",
+        f"  undo:    {forgot['restore']}",
+    ]
 
 
 def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
@@ -57,4 +78,5 @@ def render(doc: dict[str, Any]) -> str:
     for r in doc["rejected"]:
         lines.append(f"rejected:  {r['path']}: {r['reason']}")
     lines += [f"warning:   {m}" for m in doc["unavailable"] + doc["held"]]
+    lines += render_operations(doc)
     return "\n".join(lines)
