@@ -33,23 +33,48 @@ def collect(vault: Path) -> dict[str, Any]:
 
 
 def operations(vault: Path) -> dict[str, Any]:
-    """What the operations code knows (runs.json): the last forgetting alarm."""
+    """What the operations code knows: the health verdict, the last forgetting alarm."""
     from vaultsync import runs
+    from vaultsync.clock import utc_now
+    from vaultsync.commands import health
     from vaultsync.vault import Vault
 
-    return {"last_forgot": runs.load(Vault(vault).runs_path).last_forgot}
+    v = Vault(vault)
+    r = runs.load(v.runs_path)
+    return {
+        "last_success": r.last_success,
+        "last_success_age_s": health.since(r.last_success, utc_now()),
+        "health": health.verdict(v),
+        "last_forgot": r.last_forgot,
+    }
 
 
 def render_operations(doc: dict[str, Any]) -> list[str]:
+    from vaultsync.commands.health import ago
+
+    age = doc["last_success_age_s"]
+    when = f" (last successful sync {ago(age)} ago)" if age is not None else ""
+    lines = [f"health:    {doc['health']}{when}"]
     forgot = doc.get("last_forgot")
-    if not forgot:
-        return []
-    lost = forgot["before"] - forgot["after"]
-    return [
-        f"forgot:    {forgot['path']} lost {lost} of {forgot['before']} memories "
-        f"at {forgot['time']}",
-        f"  undo:    {forgot['restore']}",
-    ]
+    if forgot:
+        lost = forgot["before"] - forgot["after"]
+        lines += [
+            f"forgot:    {forgot['path']} lost {lost} of {forgot['before']} memories "
+            f"at {forgot['time']}",
+            f"  undo:    {forgot['restore']}",
+        ]
+    return lines
+
+
+def todo(reason: str) -> str:
+    """What to do about a rejected file; its last good version stays in the vault."""
+    if reason.startswith("secret found"):
+        return "remove the secret from the file, or leave the file out (track --exclude GLOB)"
+    if reason.startswith(("permission", "cannot read")):
+        return "let vaultsync read the file (check its owner and mode)"
+    if "vanished" in reason or "changing" in reason:
+        return "nothing: the next sync reads it again"
+    return "fix the file (`vaultsync validate FILE` shows where); the next sync takes it"
 
 
 def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
@@ -77,6 +102,7 @@ def render(doc: dict[str, Any]) -> str:
         lines += [f"  {kind:<9}{vp}" for vp in pending[kind]]
     for r in doc["rejected"]:
         lines.append(f"rejected:  {r['path']}: {r['reason']}")
+        lines.append(f"  to do:   {todo(r['reason'])}")
     lines += [f"warning:   {m}" for m in doc["unavailable"] + doc["held"]]
     lines += render_operations(doc)
     return "\n".join(lines)
