@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from vaultsync import config, eventlog, runs, state
+from vaultsync import alerts, config, eventlog, runs, state
 from vaultsync.clock import utc_now
 from vaultsync.commit import Committer
 from vaultsync.config import Config, Source
@@ -43,7 +43,7 @@ Observer = Callable[[Vault, SyncResult], None]
 
 # Told of every run, failed or not, in this order. The operations code adds metrics,
 # alerts and the heartbeat here.
-observers: list[Observer] = [eventlog.log_result, runs.record]
+observers: list[Observer] = [eventlog.log_result, runs.record, alerts.observe]
 
 
 def sync_once(vault: Vault, opts: SyncOptions) -> SyncResult:
