@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from vaultsync import alerts, config, eventlog, runs, state
+from vaultsync import alerts, config, eventlog, metrics, runs, state
 from vaultsync.clock import utc_now
 from vaultsync.commit import Committer
 from vaultsync.config import Config, Source
@@ -43,7 +43,12 @@ Observer = Callable[[Vault, SyncResult], None]
 
 # Told of every run, failed or not, in this order. The operations code adds metrics,
 # alerts and the heartbeat here.
-observers: list[Observer] = [eventlog.log_result, runs.record, alerts.observe]
+observers: list[Observer] = [
+    eventlog.log_result,
+    runs.record,
+    metrics.write,
+    alerts.observe,  # last: the user's commands may take a while
+]
 
 
 def sync_once(vault: Vault, opts: SyncOptions) -> SyncResult:
@@ -113,7 +118,8 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         if record(st, p, commit):
             state.save(vault.root, st)
         pushed = push(vault, cfg) if opts.push else PushResult.skipped("--no-push")
-    return _result(p, commit, started, t0, opts, pushed, unbound, tuple(watcher.found))
+    result = _result(p, commit, started, t0, opts, pushed, unbound, tuple(watcher.found))
+    return replace(result, memories=tuple(sorted(watcher.counts.items())))
 
 
 def unbound_message(cfg: Config, selected: Sequence[Source], host: str) -> tuple[str, ...]:

@@ -68,12 +68,17 @@ class Watcher:
     share: float  # forget_alert
     previous: str | None  # HEAD before this sync
     found: list[Forgotten] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # memories now, where known cheaply
 
     def __call__(self, c: Change, before: bytes) -> None:
-        if c.checked is None or not self.previous or c.stat and c.stat[0] >= len(before):
+        checked = c.checked
+        if checked is not None and checked.doc is not None and mergeable(checked.schema):
+            self.counts[c.vault_path] = count(checked.doc, checked.schema)
+        if checked is None or not self.previous or (c.stat and c.stat[0] >= len(before)):
             return  # grew or kept its size: nothing was wiped
         counts = _counts(c, before)
         if counts is not None:
+            self.counts[c.vault_path] = counts[1]
             self._judge(c.vault_path, *counts)
 
     def rejected(self, gv: GitVault, p: Plan) -> None:

@@ -89,6 +89,7 @@ class SyncResult:
     push: PushResult = field(default_factory=PushResult.skipped)
     failure: Failure | None = None
     forgotten: tuple[Forgotten, ...] = ()  # memory files that lost most of their memories
+    memories: tuple[tuple[str, int], ...] = ()  # (vault path, memories) where counted cheaply
     files_tracked: int = 0
     timings: tuple[tuple[str, float], ...] = ()
 
