@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 FILE_NAME = "vaultsync.prom"  # in metrics_dir
 HELP = {
     "vaultsync_last_run_timestamp_seconds": "When the last sync ran (Unix time).",
-    "vaultsync_last_success_timestamp_seconds": "When the last sync that did not fail ran (Unix time).",
+    "vaultsync_last_success_timestamp_seconds": "When a sync last did not fail (Unix time).",
     "vaultsync_sync_duration_seconds": "How long the last sync took.",
     "vaultsync_files_tracked": "Files in the sources the last sync scanned.",
     "vaultsync_files_rejected": "Changed files the last sync did not commit.",
