@@ -103,3 +103,20 @@ def test_a_lower_forget_alert_catches_a_smaller_wipe(env: Env) -> None:
     path.write_text("\n".join(x for x in lines if not re.search(r'"topic_[0-5]"', x)))
     out = env.vs("sync", code=1)  # 6 of 46 (13%) is more than 10%
     assert "lost 6 of its 46 memories" in out.stderr
+
+
+def test_a_deleted_memory_file_is_forgetting_too_and_comes_back(env: Env) -> None:
+    folder = env.home / "agent"
+    folder.mkdir()
+    items = [{"id": str(i), "memory": f"likes {i}"} for i in range(8)]
+    (folder / "memories.json").write_text(json.dumps(items))
+    (folder / "notes.json").write_text("{}")
+    env.vs("init")
+    env.vs("track", str(folder))
+    env.vs("sync")
+    (folder / "memories.json").unlink()
+    out = env.vs("sync", code=1)
+    assert "forgot: agent/memories.json lost 8 of its 8 memories" in out.stderr
+    assert "agent/memories.json" not in env.head_files()
+    env.vs(*restore_line(out.stderr), "--yes")
+    assert json.loads((folder / "memories.json").read_text()) == items

@@ -107,7 +107,7 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         watcher = committer.watch = Watcher(vault.root, cfg.forget_alert, head)
         try:
             p = plan(vault.root, cfg, sources, gv, st, scope, sink=committer)
-            watcher.rejected(gv, p)
+            watcher.vanished(gv, p)
             commit = committer.finish(p, host, utc_now())
         except DiskFullError:
             committer.abort()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from vaultsync.plan import Change, Plan
 
 MIN_FORGOTTEN = 5  # fewer lost memories is pruning, not a wipe
+MAX_DELETED_READ = 200  # more deleted files is a folder of records: the deletion guard's job
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,19 @@ class Watcher:
             self.counts[c.vault_path] = counts[1]
             self._judge(c.vault_path, *counts)
 
-    def rejected(self, gv: GitVault, p: Plan) -> None:
-        """An emptied memory file that validation refused: the vault keeps its memories,
-        the agent's file has none; that is a wipe to be told of too."""
-        empty = [vp for vp, data in p.new_rejections.items() if not data.strip()]
-        if not empty or not self.previous:
+    def vanished(self, gv: GitVault, p: Plan) -> None:
+        """Memory files whose memories left without a diff to see it: deleted ones, and
+        emptied ones that validation refused (the vault keeps their memories, the
+        agent's file has none). HEAD's version is read only for these."""
+        gone = [c.vault_path for c in p.changes if c.kind == "deleted"]
+        gone = gone if len(gone) <= MAX_DELETED_READ else []
+        gone += [vp for vp, data in p.new_rejections.items() if not data.strip()]
+        gone = [vp for vp in gone if vp.endswith((".json", ".jsonl"))]
+        if not gone or not self.previous:
             return
         from vaultsync import schemas
 
-        for vp, old in gv.read_blobs(self.previous, empty).items():
+        for vp, old in gv.read_blobs(self.previous, gone).items():
             prior = schemas.check(old, vp, "auto")
             if prior.problem is None and mergeable(prior.schema):
                 self._judge(vp, count(prior.doc, prior.schema), 0)
