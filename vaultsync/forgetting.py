@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from vaultsync.plan import Change, Plan
 
 MIN_FORGOTTEN = 5  # fewer lost memories is pruning, not a wipe
+_ODD_SHAPES = (RecursionError, ValueError, TypeError, KeyError, AttributeError)
 MAX_DELETED_READ = 200  # more deleted files is a folder of records: the deletion guard's job
 
 
@@ -72,6 +73,12 @@ class Watcher:
     counts: dict[str, int] = field(default_factory=dict)  # memories now, where known cheaply
 
     def __call__(self, c: Change, before: bytes) -> None:
+        try:
+            self._look(c, before)
+        except _ODD_SHAPES:
+            pass  # valid JSON nested 600 deep, or a shape the counting does not expect
+
+    def _look(self, c: Change, before: bytes) -> None:
         checked = c.checked
         if checked is not None and checked.doc is not None and mergeable(checked.schema):
             self.counts[c.vault_path] = count(checked.doc, checked.schema)
@@ -97,7 +104,10 @@ class Watcher:
         for vp, old in gv.read_blobs(self.previous, gone).items():
             prior = schemas.check(old, vp, "auto")
             if prior.problem is None and mergeable(prior.schema):
-                self._judge(vp, count(prior.doc, prior.schema), 0)
+                try:
+                    self._judge(vp, count(prior.doc, prior.schema), 0)
+                except _ODD_SHAPES:
+                    pass
 
     def _judge(self, vp: str, before: int, after: int) -> None:
         lost = before - after
