@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -56,12 +57,14 @@ def test_a_failed_sync_still_writes_metrics_and_metrics_dir(synced: Env) -> None
     synced.vs("sync")
     prom = synced.vault / ".vaultsync" / "metrics.prom"
     assert prom.read_text() == (textfile / "vaultsync.prom").read_text()
-    before = value(prom, "vaultsync_last_run_timestamp_seconds")
     success = value(prom, "vaultsync_last_success_timestamp_seconds")
-    time.sleep(0.01)
+    prom.unlink()
     config.write_text(good.replace("[vault]", "[vault]\nmax_delete = 7"))
-    synced.vs("sync", code=2)  # a broken config: the sync fails
-    assert value(prom, "vaultsync_last_run_timestamp_seconds") > before
+    synced.vs("sync", code=2)  # a broken config: the sync fails, and says so in metrics
+    runs = json.loads((synced.vault / ".vaultsync" / "runs.json").read_text())
+    assert runs["last_error"] is not None
+    last_run = value(prom, "vaultsync_last_run_timestamp_seconds")
+    assert last_run == datetime.fromisoformat(runs["last_run"]).timestamp()
     assert value(prom, "vaultsync_last_success_timestamp_seconds") == success
     assert value(prom, "vaultsync_files_tracked") > 0  # the last scan's count, kept
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from vaultsync import eventlog
 from vaultsync.clock import iso_z, utc_now
+from vaultsync.errors import VaultsyncError
 from vaultsync.fsutil import atomic_write
 
 if TYPE_CHECKING:
@@ -46,7 +47,10 @@ def observe(vault: Vault, result: SyncResult) -> None:
     """Send what this run calls for (an observer of every sync)."""
     if result.dry_run or result.locked:
         return  # a dry run changed nothing; a locked run found another one at work
-    cfg = vault.config
+    try:
+        cfg = vault.config
+    except VaultsyncError:
+        return  # the sync failed on a broken vaultsync.toml: no command to run
     if not cfg.notify and not cfg.heartbeat:
         return
     path = state_path(vault)

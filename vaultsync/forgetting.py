@@ -135,8 +135,13 @@ def _counts(c: Change, before: bytes) -> tuple[int, int] | None:
         return _graph_lines(before, c.data)
     if c.checked.doc is None:
         return None
+    if mergeable(schema):
+        # HEAD's version was valid when it was committed: parsed, not validated again.
+        lines = before.splitlines() if c.checked.lines else None
+        prior_doc = [json.loads(x) for x in lines if x.strip()] if lines else json.loads(before)
+        return count(prior_doc, schema), count(c.checked.doc, schema)
     # An emptied file is detected as plain JSON / JSON Lines: what it was is what counts.
-    prior = schemas.check(before, c.vault_path, schema if mergeable(schema) else "auto")
+    prior = schemas.check(before, c.vault_path, "auto")
     if prior.problem is not None or not mergeable(prior.schema):
         return None
     return count(prior.doc, prior.schema), count(c.checked.doc, prior.schema)
