@@ -418,6 +418,34 @@ def sources(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt =
 
 @app.command()
 @handled
+def health(
+    vault: VaultOpt = None,
+    max_age: Annotated[
+        str,
+        typer.Option(
+            "--max-age", metavar="AGE", help="The last successful sync must be newer than this."
+        ),
+    ] = "30m",
+    min_free: Annotated[
+        str,
+        typer.Option("--min-free", metavar="SIZE", help="Free space the vault's disk must have."),
+    ] = "1GiB",
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Exit 0 if syncs are current, nothing is rejected and the disk has room, else 1 saying why.
+
+    \b
+    Example: vaultsync health --max-age 1h
+    Example: vaultsync health --json || notify-send "vaultsync needs a look"
+    """
+    from vaultsync.commands import health as cmd
+
+    return cmd.run(vault_path(vault), max_age, min_free, json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
 def log(
     paths: Annotated[
         list[str] | None, typer.Argument(metavar="PATH", help="A source path or vault path.")

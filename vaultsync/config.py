@@ -69,6 +69,9 @@ class Config:
     push_timeout_s: float = 60.0
     notify: str | None = None
     notify_cooldown_s: float = 3600.0
+    heartbeat: str | None = None
+    heartbeat_every_s: float = 3600.0
+    forget_alert: float = 0.5
     metrics_dir: str | None = None
     sources: tuple[Source, ...] = field(default_factory=tuple)
     raw: bytes = b""  # the file as read: a hand edit is committed by the next sync
@@ -180,6 +183,9 @@ def from_dict(doc: Mapping[str, Any]) -> Config:
         push_timeout_s=parse_duration(v.get("push_timeout", "60s"), "vault.push_timeout"),
         notify=v.get("notify"),
         notify_cooldown_s=parse_duration(v.get("notify_cooldown", "1h"), "vault.notify_cooldown"),
+        heartbeat=v.get("heartbeat"),
+        heartbeat_every_s=parse_duration(v.get("heartbeat_every", "1h"), "vault.heartbeat_every"),
+        forget_alert=float(v.get("forget_alert", 0.5)),
         metrics_dir=v.get("metrics_dir"),
         sources=sources,
     )

@@ -271,14 +271,13 @@ def secret_findings(data: bytes, policy: str) -> str:
 
 
 def _with_progress(items: list[Candidate], progress: bool) -> Iterator[Candidate]:
-    """Progress on a terminal for long reads (an initial import); silent otherwise."""
+    """A progress bar on a terminal for long reads (an initial import); silent in cron,
+    with --quiet and with --json. rich (typer's own dependency) draws it on stderr."""
     if not progress or len(items) < 500 or not sys.stderr.isatty():
         yield from items
         return
-    total, shown = len(items), 0.0
-    for i, item in enumerate(items, 1):
-        if time.monotonic() - shown > 0.5:
-            print(f"\rreading {i}/{total} files", end="", file=sys.stderr, flush=True)
-            shown = time.monotonic()
-        yield item
-    print(f"\rread {total} files" + " " * 12, file=sys.stderr)
+    from rich.console import Console
+    from rich.progress import track
+
+    console = Console(stderr=True)
+    yield from track(items, description="reading", console=console, transient=True)
