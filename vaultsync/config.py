@@ -153,9 +153,9 @@ def _check_once(vault: Path, raw: bytes, doc: dict[str, Any]) -> None:
             return
     except OSError:
         pass
-    from vaultsync import schemas
+    from vaultsync import configcheck
 
-    schemas.check_config(doc)
+    configcheck.check_config(doc)
     try:
         marker.parent.mkdir(exist_ok=True)
         atomic_write(marker, digest.encode(), durable=False)
