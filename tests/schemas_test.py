@@ -50,7 +50,7 @@ INVALID = fixture_files("invalid")
 def test_every_shipped_schema_has_a_title_a_description_and_fixtures() -> None:
     assert set(schemas.shipped_names()) == {
         "json", "jsonl", "memory-record", "mem0-memory", "mcp-knowledge-graph",
-        "memory-export", "vaultsync-config",
+        "memory-export", "markdown", "text", "vaultsync-config",
     }  # fmt: skip
     for name, description in schemas.shipped():
         document = json.loads((schemas.schema_dir() / f"{name}.schema.json").read_text())

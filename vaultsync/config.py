@@ -15,7 +15,7 @@ from vaultsync.fsutil import atomic_write
 from vaultsync.globs import GlobSet
 
 CONFIG_NAME = "vaultsync.toml"
-DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl")
+DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl", "**/*.md")
 NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\Z")
 _DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*\Z")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}

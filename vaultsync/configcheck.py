@@ -17,7 +17,14 @@ from datetime import date, time
 from typing import Any
 
 from vaultsync.errors import ConfigError
-from vaultsync.schemas import _ANNOTATIONS, _Schema, _shipped, _shorten, shipped_names
+from vaultsync.schemas import (
+    _ANNOTATIONS,
+    FRONT_MATTER_PREFIX,
+    _Schema,
+    _shipped,
+    _shorten,
+    shipped_names,
+)
 
 
 def check_config(doc: Mapping[str, Any], *, origin: str = "vaultsync.toml") -> None:
@@ -104,12 +111,12 @@ def _check_schema_refs(sources: list[Any], origin: str) -> None:
         rules = source.get("schema", "auto")
         pairs = [([], rules)] if isinstance(rules, str) else [([k], v) for k, v in rules.items()]
         for keys, ref in pairs:
-            if ref in known or ref.endswith(".json"):
+            if ref in known or ref.removeprefix(FRONT_MATTER_PREFIX).endswith(".json"):
                 continue
             close = [k for k in known if k.startswith(ref)] or difflib.get_close_matches(ref, known)
             raise ConfigError(
                 f"{origin}: {_keypath(['sources', i, 'schema', *keys])}: {ref!r} is not a "
-                "shipped schema or a path to a .json schema file",
+                "shipped schema, a path to a .json schema file, or markdown:<path to one>",
                 hint=f"did you mean {close[0]!r}?" if close else f"shipped: {', '.join(known)}",
             )
 

@@ -51,6 +51,7 @@ class Checked:
 # so `json` and `jsonl` never load a validator.
 _ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples"})
 _GRAPH_TYPES = ("entity", "relation")
+FRONT_MATTER_PREFIX = "markdown:"  # schema = "markdown:notes.schema.json": front matter checked
 _WS = re.compile(r"[ \t\n\r]*")  # JSON's whitespace; str.strip() would also eat \u00a0 etc.
 
 
@@ -159,9 +160,10 @@ def _resolve(schema: str, vault_root: Path | None) -> _Schema:
 
 
 def ensure_schema(schema: str, *, vault_root: Path | None = None) -> None:
-    """Raise ConfigError unless `schema` is auto, none, a shipped name or a usable schema file."""
+    """Raise ConfigError unless `schema` is auto, none, a shipped name, a usable schema file,
+    or `markdown:<schema file>` (front matter checked against that file)."""
     if schema not in ("auto", "none"):
-        _resolve(schema, vault_root)
+        _resolve(schema.removeprefix(FRONT_MATTER_PREFIX), vault_root)
 
 
 def _user_schema(ref: str, vault_root: Path | None) -> _Schema:
@@ -302,6 +304,9 @@ def check(
     """
     if schema == "none":
         return Checked(None, None, "none")
+    text_kind = _text_kind(schema, vault_path)
+    if text_kind is not None:
+        return _check_text(data, text_kind, schema, vault_root)
     named = None if schema == "auto" else _resolve(schema, vault_root)
     lines = is_jsonl(vault_path) or schema == "jsonl"
     try:
@@ -312,6 +317,49 @@ def check(
     except _ParseError as exc:
         label = named.name if named else ("jsonl" if lines else "json")
         return Checked(None, Problem(label, exc.where, exc.message), label, lines)
+
+
+# --- Markdown and text --------------------------------------------------------------------
+
+
+def _text_kind(schema: str, vault_path: str) -> str | None:
+    """The text schema ("markdown" or "text") a file is checked with, else None."""
+    if schema in ("markdown", "text"):
+        return schema
+    if schema.startswith(FRONT_MATTER_PREFIX):
+        return "markdown"
+    if schema != "auto":
+        return None
+    from vaultsync.mdmemory import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
+
+    name = vault_path.lower()
+    if name.endswith(MARKDOWN_SUFFIXES):
+        return "markdown"
+    return "text" if name.endswith(TEXT_SUFFIXES) else None
+
+
+def _check_text(data: bytes, kind: str, schema: str, vault_root: Path | None) -> Checked:
+    """UTF-8 without NUL; for Markdown, front matter that parses as YAML and, with
+    `markdown:<file>`, conforms to that JSON Schema. `doc` is the text itself."""
+    from vaultsync import mdmemory
+
+    text = mdmemory.decode(data)
+    if isinstance(text, mdmemory.TextProblem):
+        return Checked(None, Problem(kind, text.where, text.message), kind)
+    found = mdmemory.front_matter(text) if kind == "markdown" else None
+    if found is None:
+        return Checked(text, None, kind)
+    try:
+        front = mdmemory.load_yaml(found[0])
+    except ValueError as exc:
+        return Checked(text, Problem(kind, "front matter", f"not valid YAML: {exc}"), kind)
+    ref = schema.removeprefix(FRONT_MATTER_PREFIX)
+    chosen = _shipped(kind) if ref in ("auto", kind) else _resolve(ref, vault_root)
+    front = {} if front is None else front
+    if chosen.is_valid(front):
+        return Checked(text, None, kind)
+    where, message = chosen.explain(front)
+    return Checked(text, Problem(kind, f"front matter {where}".rstrip(), message), kind)
 
 
 def _check_json(text: str, named: _Schema | None) -> Checked:

@@ -54,7 +54,9 @@ def collect(cfg: Config, paths: list[str], blobs: dict[str, bytes]) -> Iterator[
             continue  # the vault holds only valid files; a user schema may have changed since
         kinds = memories.parts(checked.doc, checked.schema) if checked.doc is not None else None
         if kinds is None:
-            yield _entry(source, vp, "document", "", "", checked.doc)
+            text = checked.doc if isinstance(checked.doc, str) else ""  # Markdown, text
+            kind = checked.schema if text else "document"
+            yield _entry(source, vp, kind, "", text, checked.doc)
             continue
         for kind, items in kinds.items():
             for item in items:
@@ -107,6 +109,11 @@ def _as_markdown(entries: list[dict[str, Any]]) -> bytes:
 
 
 def _markdown_item(e: dict[str, Any]) -> str:
+    text = str(e["content"]).rstrip("\n")
+    if e["kind"] == "markdown":  # as itself
+        return text + "\n"
+    if e["kind"] == "text":
+        return "```text\n" + text + "\n```"
     if e["kind"] == "document":
         return "```json\n" + json.dumps(e["data"], ensure_ascii=False, indent=2) + "\n```"
     text = e["content"].replace("\n", " ")
