@@ -40,6 +40,7 @@ class Source:
     exclude: tuple[str, ...] = ()
     schema: str | Mapping[str, str] = "auto"
     host: str | None = None
+    deletions: str = "follow"  # follow | keep: a file deleted on disk stays in the vault
 
     @property
     def root(self) -> Path:
@@ -198,6 +199,7 @@ def _source(s: Mapping[str, Any]) -> Source:
         exclude=tuple(s.get("exclude", ())),
         schema=s.get("schema", "auto"),
         host=s.get("host"),
+        deletions=s.get("deletions", "follow"),
     )
 
 
@@ -251,6 +253,8 @@ def add_source(vault: Path, src: Source) -> None:
         table["schema"] = src.schema
     if src.host is not None:
         table["host"] = src.host
+    if src.deletions != "follow":
+        table["deletions"] = src.deletions
     sources.append(table)
     _save(vault, doc)
 

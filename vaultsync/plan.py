@@ -47,6 +47,7 @@ class Plan:
     rejected: dict[str, Rejection] = field(default_factory=dict)
     new_rejections: dict[str, bytes] = field(default_factory=dict)  # content for the side ref
     held: list[str] = field(default_factory=list)  # messages of guards that held
+    kept: list[str] = field(default_factory=list)  # gone on disk, kept (deletions = "keep")
     unavailable: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     scans: list[SourceScan] = field(default_factory=list)
@@ -179,6 +180,9 @@ def _plan_deletions(p: Plan, sc: SourceScan, cfg: Config, scope: Scope) -> None:
     tracked = sc.seen + len(sc.deleted)
     gone = sc.deleted
     if not gone:
+        return
+    if sc.source.deletions == "keep":
+        p.kept += gone  # an archive: never deleted, so no guard holds anything
         return
     if not scope.allow_delete and len(gone) >= 5 and len(gone) > cfg.max_delete * tracked:
         p.held.append(

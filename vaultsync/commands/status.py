@@ -27,6 +27,7 @@ def collect(vault: Path) -> dict[str, Any]:
         "rejected": [{"path": vp, "reason": r.reason} for vp, r in sorted(p.rejected.items())],
         "unavailable": p.unavailable,
         "held": p.held,
+        "kept": p.kept,
         "unpushed": gv.unpushed(cfg.remote, cfg.branch) if cfg.remote else None,
     }
 
@@ -38,6 +39,9 @@ def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
     elif not quiet:
         print(render(doc))
     return EXIT_OK
+
+
+_KEEP = '(deletions = "keep")'
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -54,6 +58,9 @@ def render(doc: dict[str, Any]) -> str:
     lines.append(f"pending:   {total} file(s)" if total else "pending:   nothing")
     for kind in ("added", "modified", "deleted"):
         lines += [f"  {kind:<9}{vp}" for vp in pending[kind]]
+    if doc["kept"]:
+        n = len(doc["kept"])
+        lines.append(f"kept:      {n} file(s) deleted on disk, kept in the vault " + _KEEP)
     for r in doc["rejected"]:
         lines.append(f"rejected:  {r['path']}: {r['reason']}")
     lines += [f"warning:   {m}" for m in doc["unavailable"] + doc["held"]]
