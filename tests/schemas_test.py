@@ -306,7 +306,7 @@ def test_check_config_names_a_misspelled_key_and_suggests_the_right_one() -> Non
 def test_check_config_names_a_bad_enum_value_and_the_choices() -> None:
     error = config_error({"vault": {"secrets": "blok"}})
     assert error.message == (
-        "vaultsync.toml: vault.secrets: 'blok' is not one of ['block', 'warn', 'off']"
+        "vaultsync.toml: vault.secrets: 'blok' is not one of ['block', 'warn', 'off', 'redact']"
     )
 
 

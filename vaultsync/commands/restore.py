@@ -19,6 +19,11 @@ from vaultsync.plan import Change, Plan
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
 from vaultsync.state import Rejection
 
+REDACTED_NOTE = (
+    'holds [REDACTED:<kind>] where the source had secrets (secrets = "redact"): '
+    "the secrets themselves were never in the vault"
+)
+
 
 @dataclass
 class Action:
@@ -106,15 +111,17 @@ def plan_file(cfg: Config, vp: str, past: bytes, req: Request) -> Action:
             hint="restore it with --to DIR",
         )
     current = _read_current(target)
+    # secrets = "redact": the vault never held the secrets, so neither does what comes back.
+    redacted = [REDACTED_NOTE] if b"[REDACTED:" in past else []
     if current is None:
-        return Action(vp, target, "create", past, None, [])
+        return Action(vp, target, "create", past, None, redacted)
     data, detail = (
         _merge(cfg, vp, current, past, req)
         if req.merge
         else (past, _short_diff(cfg, vp, current, past))
     )
     kind = "unchanged" if data == current else "overwrite"
-    return Action(vp, target, kind, data, current, detail if kind == "overwrite" else [])
+    return Action(vp, target, kind, data, current, detail + redacted if kind == "overwrite" else [])
 
 
 def _read_current(target: Path) -> bytes | None:
@@ -196,17 +203,29 @@ def snapshot_current(
     p = Plan(head=head)
     for a in overwrite:
         assert a.current is not None
-        if a.vault_path in known and known[a.vault_path] == a.current:
+        current = _without_secrets(cfg, a.vault_path, a.current)
+        if a.vault_path in known and known[a.vault_path] == current:
             continue
-        checked = schemas.check(a.current, a.vault_path, cfg.schema_for(a.vault_path))
+        checked = schemas.check(current, a.vault_path, cfg.schema_for(a.vault_path))
         if checked.problem is None:
             kind = "modified" if a.vault_path in known else "added"
-            p.changes.append(Change(a.vault_path, kind, a.current, [], blob_id(a.current)))
+            p.changes.append(Change(a.vault_path, kind, current, [], blob_id(current)))
         else:
-            p.rejected[a.vault_path] = Rejection(str(checked.problem), blob_id(a.current))
-            p.new_rejections[a.vault_path] = a.current
+            p.rejected[a.vault_path] = Rejection(str(checked.problem), blob_id(current))
+            p.new_rejections[a.vault_path] = current
     host = config.this_host()
     return commit_plan(vault, gv, p, host, utc_now(), subject=f"pre-restore snapshot (--at {at})")
+
+
+def _without_secrets(cfg: Config, vp: str, data: bytes) -> bytes:
+    """What of a source file a snapshot may commit: with secrets = "block" or "redact" a
+    secret never goes into git, so it is replaced by [REDACTED:<kind>] there too."""
+    from vaultsync import secretscan
+
+    name = vp.partition("/")[0]
+    src = next((s for s in cfg.sources if s.name == name), None)
+    policy = cfg.secrets_for(src) if src is not None else cfg.secrets
+    return secretscan.redact_all(data) if policy in ("block", "redact") else data
 
 
 def report(actions: list[Action], commit: str, snapshot: str | None, req: Request) -> int:

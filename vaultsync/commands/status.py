@@ -28,6 +28,7 @@ def collect(vault: Path) -> dict[str, Any]:
         "unavailable": p.unavailable,
         "held": p.held,
         "kept": p.kept,
+        "excluded": sorted(vp for sc in p.scans for vp in sc.excluded),
         "unpushed": gv.unpushed(cfg.remote, cfg.branch) if cfg.remote else None,
     }
 
@@ -41,6 +42,7 @@ def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
     return EXIT_OK
 
 
+_TAKE_IT = "to back it up on purpose, add --include with its name"
 _KEEP = '(deletions = "keep")'
 
 
@@ -61,6 +63,7 @@ def render(doc: dict[str, Any]) -> str:
     if doc["kept"]:
         n = len(doc["kept"])
         lines.append(f"kept:      {n} file(s) deleted on disk, kept in the vault " + _KEEP)
+    lines += [f"excluded:  {vp} (a credential file: {_TAKE_IT})" for vp in doc["excluded"]]
     for r in doc["rejected"]:
         lines.append(f"rejected:  {r['path']}: {r['reason']}")
     lines += [f"warning:   {m}" for m in doc["unavailable"] + doc["held"]]
