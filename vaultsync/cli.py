@@ -234,6 +234,31 @@ def log(
 
 @app.command()
 @handled
+def search(
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What to look for (any case).")],
+    paths: Annotated[
+        list[str] | None, typer.Argument(metavar="PATH", help="A source path or vault path.")
+    ] = None,
+    vault: VaultOpt = None,
+    n: Annotated[
+        int, typer.Option("-n", metavar="N", help="Look back until N commits have shown hits.")
+    ] = 20,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """When did the agent learn or forget TEXT: the commits in which a memory holding it
+    appeared, changed or disappeared, newest first, each with the command that brings
+    that version back.
+
+    Example: vaultsync search "dark mode" ~/.claude -n 5
+    """
+    from vaultsync.commands import search as cmd
+
+    return cmd.run(vault_path(vault), text, paths or [], n, json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
 def diff(
     paths: Annotated[
         list[str] | None, typer.Argument(metavar="PATH", help="A source path or vault path.")
