@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vaultsync import __version__, config, memories, schemas, when
+from vaultsync import __version__, config, memories, schemas, semdiff, when
 from vaultsync.config import Config
 from vaultsync.errors import EXIT_OK, UsageError
 from vaultsync.fsutil import atomic_write
@@ -22,7 +22,13 @@ _CSV_COLUMNS = ["source", "vault_path", "kind", "id", "content", "data"]
 
 
 def run(
-    vault: Path, fmt: str, at: str, output: Path, json_out: bool = False, quiet: bool = False
+    vault: Path,
+    fmt: str,
+    at: str,
+    output: Path,
+    json_out: bool = False,
+    quiet: bool = False,
+    vectors: bool = True,
 ) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -33,6 +39,8 @@ def run(
     commit = when.resolve(gv, at)
     paths = sorted(p for p in gv.tree_blobs(commit) if "/" in p)
     entries = list(collect(cfg, paths, gv.read_blobs(commit, paths)))
+    if not vectors:  # --no-vectors: embeddings are most of an export's size
+        entries = [{**e, "data": without_vectors(e["data"])} for e in entries]
     body = {"json": _as_json, "csv": _as_csv, "markdown": _as_markdown}[fmt](entries)
     meta = metadata(gv, commit, fmt, paths, entries)
     written = write(output, {_FILES[fmt]: body, "metadata.json": meta})
@@ -62,6 +70,19 @@ def collect(cfg: Config, paths: list[str], blobs: dict[str, bytes]) -> Iterator[
             for item in items:
                 name, detail = memories.label(kind, item)
                 yield _entry(source, vp, kind, name, _content(kind, item, detail), item)
+
+
+def without_vectors(value: Any, key: str | None = None) -> Any:
+    """`value` without its embeddings (a field named like one, or a long list of numbers)."""
+    if isinstance(value, dict):
+        return {
+            k: without_vectors(v, k)
+            for k, v in value.items()
+            if not (k in semdiff.VECTOR_KEYS or semdiff.is_vector(v))
+        }
+    if isinstance(value, list):
+        return [without_vectors(v) for v in value]
+    return value
 
 
 def _content(kind: str, item: Any, detail: str) -> str:
