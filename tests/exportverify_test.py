@@ -38,3 +38,13 @@ def test_verify_a_folder_that_is_no_export_is_a_usage_error(env: Env) -> None:
     err = env.vs("export", "--verify", str(env.root), code=2).stderr
     assert "checksums.json" in err and "--verify takes a folder" in err
     assert "--output DIR" in env.vs("export", code=2).stderr
+
+
+def test_markdown_export_draws_mcp_relations_as_mermaid(synced: Env) -> None:
+    out = synced.root / "md"
+    synced.vs("export", "--format", "markdown", "--output", str(out))
+    text = (out / "memories.md").read_text()
+    graph = text.split("### mem/mcp/memory.jsonl", 1)[1]
+    assert graph.lstrip().startswith("```mermaid\ngraph LR\n")
+    assert '  n0["Ada_Lovelace"] -->|maintains| n1["vaultsync"]' in graph
+    assert "```mermaid" in text.split("### mem/export/export.json", 1)[1]

@@ -139,3 +139,16 @@ def test_search_has_help_with_an_example_and_needs_text(env: Env) -> None:
     assert "Example: vaultsync search" in env.vs("search", "--help").stdout
     env.vs("init")
     assert "needs some TEXT" in env.vs("search", " ", code=2).stderr
+
+
+def test_search_in_the_real_mcp_servers_graph(synced: Env) -> None:
+    path = synced.home / "mem" / "mcp" / "memory.jsonl"
+    graph = [json.loads(x) for x in path.read_text().splitlines()]
+    graph[0]["observations"].remove("likes dark mode")
+    path.write_text("\n".join(json.dumps(x, separators=(",", ":")) for x in graph))
+    synced.vs("sync")
+    hits = json.loads(synced.vs("search", "dark mode", "--json").stdout)
+    assert [(h["what"], h["path"]) for h in hits] == [
+        ("observation removed from entity Ada_Lovelace", "mem/mcp/memory.jsonl"),
+        ("entity Ada_Lovelace appeared", "mem/mcp/memory.jsonl"),
+    ]

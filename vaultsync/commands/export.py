@@ -118,13 +118,14 @@ def _as_csv(entries: list[dict[str, Any]]) -> bytes:
 def _as_markdown(entries: list[dict[str, Any]]) -> bytes:
     lines = ["# Memories", ""]
     source = path = None
+    diagrams = mermaid_diagrams(entries)
     for e in entries:
         if e["source"] != source:
             source, path = e["source"], None
             lines += [f"## {source}", ""]
         if e["vault_path"] != path:
             path = e["vault_path"]
-            lines += [f"### {path}", ""]
+            lines += [f"### {path}", "", *diagrams.get(path, [])]
         lines.append(_markdown_item(e))
     return ("\n".join(lines) + "\n").encode()
 
@@ -138,7 +139,46 @@ def _markdown_item(e: dict[str, Any]) -> str:
     if e["kind"] == "document":
         return "```json\n" + json.dumps(e["data"], ensure_ascii=False, indent=2) + "\n```"
     text = e["content"].replace("\n", " ")
-    return f"- **{e['kind']} {e['id']}**" + (f": {text}" if text else "")
+    data = e["data"] if isinstance(e["data"], dict) else {}
+    heat = [f"{k} {data[k]}" for k in _HEAT if isinstance(data.get(k), int | float)]
+    extra = f" ({', '.join(heat)})" if heat else ""
+    return f"- **{e['kind']} {e['id']}**{extra}" + (f": {text}" if text else "")
+
+
+_HEAT = ("score", "heat", "importance")
+_LINKS = {"relation": ("from", "to", "relationType"), "relationship": memories.EXPORT_RELATION}
+
+
+def mermaid_diagrams(entries: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Per file, a Mermaid flowchart of its MCP relations or export relationships."""
+    edges: dict[str, list[tuple[str, str, str]]] = {}
+    for e in entries:
+        keys = _LINKS.get(e["kind"])
+        if keys and isinstance(e["data"], dict):
+            a, b, label = (str(e["data"].get(k, "")) for k in keys)
+            edges.setdefault(e["vault_path"], []).append((a, b, label))
+    return {vp: _flowchart(found) for vp, found in edges.items()}
+
+
+def _flowchart(edges: list[tuple[str, str, str]]) -> list[str]:
+    ids: dict[str, str] = {}
+
+    def node(name: str) -> str:
+        if name not in ids:
+            ids[name] = f"n{len(ids)}"
+            return f'{ids[name]}["{_mermaid_text(name)}"]'
+        return ids[name]
+
+    lines = ["```mermaid", "graph LR"]
+    for a, b, label in edges:
+        arrow = f"-->|{_mermaid_text(label)}|" if label else "-->"
+        lines.append(f"  {node(a)} {arrow} {node(b)}")
+    return [*lines, "```", ""]
+
+
+def _mermaid_text(text: str) -> str:
+    """Text safe inside a Mermaid label: quotes and the syntax's own characters as entities."""
+    return "".join(f"#{ord(c)};" if c in '"|[]{}<>#;' else c for c in text.replace("\n", " "))
 
 
 def metadata(
