@@ -150,6 +150,7 @@ def test_commit_body_and_diff_name_sections_and_items(env: Env) -> None:
     assert '  ~ section "Build"\n    - - The staging deploy needs' in out
     env.vs("sync")
     assert f"claude/CLAUDE.md: {summary}" in env.git("log", "-1", "--format=%b")
+    assert f"    M claude/CLAUDE.md: {summary}" in env.vs("log", "-n", "1").stdout
 
 
 def test_restore_merge_on_markdown(env: Env) -> None:

@@ -41,15 +41,37 @@ def run(
         doc = [{**e, "files": [f["path"] for f in e["files"]]} for e in entries]
         print(json.dumps(doc, indent=2))
     elif not quiet:
-        print(render(entries, rejected))
+        print(render(entries, rejected, {} if rejected else summaries(gv, entries)))
     return EXIT_OK
 
 
-def render(entries: list[dict[str, Any]], rejected: bool) -> str:
+def summaries(gv: GitVault, entries: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """What each commit body says of each file ("+1 item in \"Preferences\""), read in
+    one `git show` for the commits listed."""
+    commits = [e["commit"] for e in entries if e.get("commit")]
+    if not commits:
+        return {}
+    out = gv.run("show", "-s", "--format=%x01%H%x00%b", *commits).decode("utf-8", "replace")
+    found = {}
+    for chunk in out.split("\x01")[1:]:
+        commit, _, body = chunk.partition("\x00")
+        for line in body.splitlines():
+            path, sep, said = line.partition(": ")
+            if sep and "/" in path and said not in ("added", "modified", "deleted"):
+                found[commit, path] = said
+    return found
+
+
+def render(
+    entries: list[dict[str, Any]], rejected: bool, said: dict[tuple[str, str], str] | None = None
+) -> str:
     if not entries:
         return "nothing was rejected" if rejected else "no commits"
     lines = []
+    said = said or {}
     for e in entries:
         lines.append(f"{e['commit'][:10]}  {e['time']}  {e['subject']}")
-        lines += [f"    {f['status']} {f['path']}" for f in e["files"]]
+        for f in e["files"]:
+            summary = said.get((e["commit"], f["path"]))
+            lines.append(f"    {f['status']} {f['path']}" + (f": {summary}" if summary else ""))
     return "\n".join(lines)
