@@ -70,6 +70,7 @@ class Source:
     host: str | None = None
     deletions: str = "follow"  # follow | keep: a file deleted on disk stays in the vault
     secrets: str | None = None  # block | warn | off | redact; None: the vault's setting
+    kind: str | None = None  # "file" | "dir", recorded by track; None in older configs
 
     @property
     def root(self) -> Path:
@@ -87,8 +88,10 @@ class Source:
         return self.host is None or self.host == host
 
     def is_single_file(self) -> bool:
-        # A source whose path is (or was, when it is missing now) a file: its name has a
-        # suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
+        if self.kind is not None:
+            return self.kind == "file"
+        # An older config: a source whose path is (or was, when it is missing now) a file:
+        # its name has a suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
         root = self.root
         if root.exists():
             return root.is_file()
@@ -241,6 +244,7 @@ def _source(s: Mapping[str, Any]) -> Source:
         host=s.get("host"),
         deletions=s.get("deletions", "follow"),
         secrets=s.get("secrets"),
+        kind=s.get("kind"),
     )
 
 
@@ -308,6 +312,8 @@ def add_source(vault: Path, src: Source) -> None:
         table["deletions"] = src.deletions
     if src.secrets is not None:
         table["secrets"] = src.secrets
+    if src.kind is not None:
+        table["kind"] = src.kind
     sources.append(table)
     _save(vault, doc)
 
@@ -334,7 +340,11 @@ def set_host(vault: Path, names: list[str], host: str) -> None:
     _save(vault, doc)
 
 
-def set_remote(vault: Path, remote: str) -> None:
+def set_remote(vault: Path, remote: str | None) -> None:
+    """Name the remote a sync pushes to (None: push nowhere)."""
     doc = _edit(vault)
-    doc["vault"]["remote"] = remote
+    if remote is not None:
+        doc["vault"]["remote"] = remote
+    elif "remote" in doc.get("vault", {}):
+        del doc["vault"]["remote"]
     _save(vault, doc)
