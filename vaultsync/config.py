@@ -298,24 +298,40 @@ def add_source(vault: Path, src: Source) -> None:
             f"a source named {src.name!r} exists already", hint="choose another with --name NAME"
         )
     table = tomlkit.table()
-    table["name"] = src.name
-    table["path"] = src.path
-    if src.include != DEFAULT_INCLUDE:
-        table["include"] = list(src.include)
-    if src.exclude:
-        table["exclude"] = list(src.exclude)
-    if src.schema != "auto":
-        table["schema"] = src.schema
-    if src.host is not None:
-        table["host"] = src.host
-    if src.deletions != "follow":
-        table["deletions"] = src.deletions
-    if src.secrets is not None:
-        table["secrets"] = src.secrets
-    if src.kind is not None:
-        table["kind"] = src.kind
+    _fill(table, src)
     sources.append(table)
     _save(vault, doc)
+
+
+def update_source(vault: Path, src: Source) -> None:
+    """Rewrite the settings of the source named src.name (its comments stay)."""
+    doc = _edit(vault)
+    tables = [s for s in doc.get("sources") or [] if s.get("name") == src.name]
+    if not tables:
+        raise UsageError(f"no source named {src.name!r}")
+    _fill(tables[0], src)
+    _save(vault, doc)
+
+
+def _fill(table: Any, src: Source) -> None:
+    """A source's table holds only what differs from the defaults."""
+    table["name"] = src.name
+    table["path"] = src.path
+    settings = {
+        "include": list(src.include) if src.include != DEFAULT_INCLUDE else None,
+        "exclude": list(src.exclude) or None,
+        "schema": src.schema if src.schema != "auto" else None,
+        "host": src.host,
+        "kind": src.kind,
+        "deletions": src.deletions if src.deletions != "follow" else None,
+        "secrets": src.secrets,
+    }
+    for key, value in settings.items():
+        if value is not None:
+            if table.get(key) != value:  # an unchanged value keeps the user's layout
+                table[key] = value
+        elif key in table:
+            del table[key]
 
 
 def remove_source(vault: Path, name: str) -> None:

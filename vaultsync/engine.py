@@ -215,4 +215,5 @@ def _result(
         warnings=tuple(p.warnings),
         push=pushed,
         files_tracked=sum(sc.seen for sc in p.scans),
+        files_by_source=tuple((sc.source.name, sc.seen) for sc in p.scans if sc.available),
     )

@@ -88,6 +88,7 @@ class SyncResult:
     push: PushResult = field(default_factory=PushResult.skipped)
     failure: Failure | None = None
     files_tracked: int = 0
+    files_by_source: tuple[tuple[str, int], ...] = ()  # (source, files seen) as scanned
     timings: tuple[tuple[str, float], ...] = ()
 
     @property

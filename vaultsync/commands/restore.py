@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config, schemas, when
+from vaultsync import config, schemas, summary, when
 from vaultsync.commands.log import vault_paths
 from vaultsync.commit import commit_plan
 from vaultsync.config import Config
@@ -63,6 +63,7 @@ class Request:
     wait_s: float = 0.0
     json_out: bool = False
     quiet: bool = False
+    files: bool = False  # list every file, not counts per source
 
 
 def run(vault: Path, req: Request) -> int:
@@ -346,6 +347,28 @@ def _keep_outside(vault: Path, now: datetime, vp: str, data: bytes) -> Path:
     return folder / name
 
 
+def print_actions(actions: list[Action], req: Request) -> None:
+    """Each file when they are few (or --files); else counts per source, and the files
+    that change if those are few."""
+    verb = {"create": "would create", "overwrite": "would overwrite"} if req.dry_run else {}
+    shown = actions
+    if not req.files and len(actions) > summary.LIST_UP_TO:
+        said = {"create": "created", "overwrite": "overwritten", **verb}
+        kinds: dict[str, list[str]] = {"unchanged": []}
+        for a in actions:
+            kinds.setdefault(said.get(a.kind, a.kind), []).append(a.vault_path)
+        for line in summary.by_source((k, v) for k, v in kinds.items() if v):
+            print(line)
+        shown = [a for a in actions if a.kind != "unchanged"]
+        if len(shown) > summary.LIST_UP_TO:
+            print(summary.files_hint(len(actions)))
+            return
+    for a in shown:
+        print(f"{verb.get(a.kind, a.kind):<16}{a.target}")
+        for line in a.detail:
+            print(f"                  {line}")
+
+
 def report(
     actions: list[Action], commit: str, snapshot: str | None, kept: list[Path], req: Request
 ) -> int:
@@ -361,11 +384,7 @@ def report(
         return EXIT_OK
     if req.quiet:
         return EXIT_OK
-    verb = {"create": "would create", "overwrite": "would overwrite"} if req.dry_run else {}
-    for a in actions:
-        print(f"{verb.get(a.kind, a.kind):<16}{a.target}")
-        for line in a.detail:
-            print(f"                  {line}")
+    print_actions(actions, req)
     if snapshot:
         print(f"the content these replaced is in commit {snapshot[:10]} (pre-restore snapshot)")
     for k in kept:
