@@ -29,6 +29,8 @@ def collect(vault: Path) -> dict[str, Any]:
         "rejected": [{"path": vp, "reason": r.reason} for vp, r in sorted(p.rejected.items())],
         "unavailable": p.unavailable,
         "held": p.held,
+        "kept": p.kept,
+        "excluded": sorted(vp for sc in p.scans for vp in sc.excluded),
         "unpushed": gv.unpushed(cfg.remote, cfg.branch) if cfg.remote else None,
         "sources": [_source(cfg, p, src.name) for src in cfg.sources],
         **operations(vault),
@@ -105,6 +107,10 @@ def run(vault: Path, json_out: bool = False, quiet: bool = False, files: bool = 
     return EXIT_OK
 
 
+_TAKE_IT = "to back it up on purpose, add --include with its name"
+_KEEP = '(deletions = "keep")'
+
+
 def render(doc: dict[str, Any], files: bool = False) -> str:
     head = (doc["head"] or "(no commits)")[:10]
     lines = [
@@ -123,6 +129,10 @@ def render(doc: dict[str, Any], files: bool = False) -> str:
     else:
         lines += [f"  {line}" for line in summary.by_source(pending.items())]
         lines.append(f"  {summary.files_hint(total)}")
+    if doc["kept"]:
+        n = len(doc["kept"])
+        lines.append(f"kept:      {n} file(s) deleted on disk, kept in the vault " + _KEEP)
+    lines += [f"excluded:  {vp} (a credential file: {_TAKE_IT})" for vp in doc["excluded"]]
     for r in doc["rejected"]:
         lines.append(f"rejected:  {r['path']}: {r['reason']}")
         lines.append(f"  to do:   {todo(r['reason'])}")
