@@ -206,8 +206,12 @@ def test_a_second_real_sync_exits_3_while_the_first_runs(synced: Env) -> None:
     bulk.mkdir()
     for i in range(4000):
         (bulk / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "x" * 300}))
-    first = subprocess.Popen([sys.executable, "-m", "vaultsync", "sync", "-q"], env=synced.env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "vaultsync", "sync", "-q"],
+        env=synced.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     lock = synced.vault / ".vaultsync" / "lock"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and lock.read_text().strip() != str(first.pid):

@@ -365,9 +365,7 @@ class GitVault:
         return self._network(["fetch", "--quiet", remote, refspec], remote, timeout_s)
 
     def _network(self, args: list[str], remote: str, timeout_s: float) -> PushResult:
-        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
-        if "GIT_SSH_COMMAND" not in os.environ and "GIT_SSH" not in os.environ:
-            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+        env = network_env(self.root)
         try:
             proc = gitrun.run(args, self.root, env=env, timeout=timeout_s, check=False)
         except GitTimeout:
@@ -483,7 +481,7 @@ class GitVault:
         proc = gitrun.run(
             ["clone", "--quiet", "--", source, str(root)],
             root.parent,
-            env={"GIT_TERMINAL_PROMPT": "0"},
+            env=network_env(root.parent),
             check=False,
         )
         if proc.returncode != 0:
@@ -491,7 +489,19 @@ class GitVault:
             raise VaultsyncError(f"cannot clone {source}: {detail}")
         vault = cls(root)
         vault.apply_settings()  # settings are not cloned: durability must be set again
+        if vault.head() is None:
+            vault._check_out_a_branch()
         return vault
+
+    def _check_out_a_branch(self) -> None:
+        """A bare repository made with `git init --bare` names `master` as its HEAD while
+        the vault pushed `main`: the clone then checks out nothing. Take `main`, or the
+        only branch there is."""
+        out = self.run("for-each-ref", "--format=%(refname:lstrip=3)", "refs/remotes/origin/")
+        branches = [b for b in out.decode().split() if b != "HEAD"]
+        pick = "main" if "main" in branches else branches[0] if len(branches) == 1 else None
+        if pick is not None:
+            self.run("checkout", "--quiet", "-b", pick, "--track", f"origin/{pick}")
 
     def apply_settings(self) -> None:
         for key, value in VAULT_SETTINGS.items():
@@ -547,6 +557,20 @@ _PUSH_ERRORS = (
         ),
     ),
 )
+
+
+def network_env(cwd: Path) -> dict[str, str]:
+    """Never prompt: cron has no terminal, and a prompt would hang until the timeout.
+    ssh gets BatchMode on top of the user's own ssh command (GIT_SSH_COMMAND or
+    core.sshCommand, whose key and known_hosts settings stay as they are)."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
+    if "GIT_SSH" not in os.environ:
+        own = os.environ.get("GIT_SSH_COMMAND")
+        if own is None:
+            proc = gitrun.run(["config", "--get", "core.sshCommand"], cwd, check=False)
+            own = proc.stdout.decode().strip() or "ssh"
+        env["GIT_SSH_COMMAND"] = f"{own} -o BatchMode=yes"
+    return env
 
 
 def data_of(paths: Iterable[str]) -> bytes:

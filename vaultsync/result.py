@@ -24,9 +24,35 @@ class PushStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A file changed on this machine and on another since they last met: both versions
+    are in history, this machine's is the current one."""
+
+    path: str
+    theirs: str  # the other machine's commit, where its version is
+    hint: str  # what to do about it, in words
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.path} changed here and on another machine; kept this machine's version, "
+            f"theirs is in {self.theirs[:10]}: {self.hint}"
+        )
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.path, "theirs": self.theirs, "hint": self.hint}
+
+
+@dataclass(frozen=True)
 class PushResult:
     status: PushStatus
     message: str = ""
+    # Another machine's commits taken in on the way (vaultsync.integrate): the commit that
+    # brought them (a merge, or theirs on a fast-forward), the files they changed, and
+    # what changed on both sides.
+    merged: str | None = None
+    incoming: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -119,6 +145,10 @@ class SyncResult:
         return out
 
     @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        return self.push.conflicts
+
+    @property
     def locked(self) -> bool:
         return self.failure is not None and self.failure.locked
 
@@ -135,6 +165,9 @@ class SyncResult:
             "unbound": list(self.unbound),
             "pushed": self.push.status == PushStatus.OK,
             "push": {"status": str(self.push.status), "message": self.push.message},
+            "merged": self.push.merged,
+            "incoming": list(self.push.incoming),
+            "conflicts": [c.to_json() for c in self.conflicts],
             "error": self.failure.message if self.failure else None,
             "dry_run": self.dry_run,
             "exit_code": self.exit_code,

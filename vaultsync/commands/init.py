@@ -58,17 +58,32 @@ def run_from(vault: Path, source: str, quiet: bool = False) -> int:
     cfg = config.load(vault)
     if not quiet:
         print(f"cloned {source} into {vault} ({len(cfg.sources)} source(s))")
-        print("next: vaultsync restore --at HEAD --yes   (puts every tracked file back)")
-        other = [s.name for s in cfg.sources if not s.on_this_host(config.this_host())]
-        if other:
-            print(f"      vaultsync adopt {' '.join(other)}   (to sync them from this machine)")
+        _print_next(cfg)
     return EXIT_OK
 
 
-def check_remote_url(url: str) -> None:
-    from urllib.parse import urlsplit
+def _print_next(cfg: config.Config) -> None:
+    """What to do next: a second machine tracks its own folders (the other machines'
+    sources stay theirs); only a machine that replaces a lost one adopts them."""
+    host = config.this_host()
+    other = [s for s in cfg.sources if not s.on_this_host(host)]
+    if len(other) < len(cfg.sources) or not other:
+        print("next: vaultsync restore --at HEAD --yes   (puts every tracked file back)")
+    if other:
+        owners = ", ".join(f"{s.name} ({s.host})" for s in other)
+        print(f"the other machines' sources stay theirs: {owners}")
+        print("a second machine? track this machine's own folders: vaultsync track PATH")
+        names = " ".join(s.name for s in other)
+        print(
+            f"replacing a lost machine? vaultsync adopt {names}   "
+            "then: vaultsync restore --at HEAD --yes"
+        )
 
-    if "://" in url and urlsplit(url).password:
+
+def check_remote_url(url: str) -> None:
+    from vaultsync.integrate import has_password
+
+    if has_password(url):
         raise UsageError(
             "the remote URL holds a password; vaultsync never stores credentials",
             hint="use an ssh key or a git credential helper, and a URL without the password",

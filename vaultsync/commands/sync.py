@@ -50,9 +50,20 @@ def report(r: SyncResult, opts: SyncOptions) -> None:
             f"{PUSH_WORDS.get(r.push.status, str(r.push.status))}: {r.push.message}",
             file=sys.stderr,
         )
+    _report_remote(r, opts)
     if not opts.json_out:
         for rej in r.rejected:
             print(f"rejected: {rej.path}: {rej.reason}", file=sys.stderr)
+
+
+def _report_remote(r: SyncResult, opts: SyncOptions) -> None:
+    """Another machine's files taken in, what changed on both sides, a fetch that failed."""
+    if r.push.merged and not (opts.quiet or opts.json_out):
+        print(f"took in {len(r.push.incoming)} file(s) from another machine ({r.push.merged[:10]})")
+    for c in r.conflicts:
+        print(f"conflict: {c.message}", file=sys.stderr)
+    if r.push.message and not r.push.failed and r.push.status == PushStatus.OK:
+        print(f"note: {r.push.message}", file=sys.stderr)
 
 
 def _print_human(r: SyncResult) -> None:
