@@ -201,9 +201,21 @@ class SilentServer:
         self._stop = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
-    @property
-    def url(self) -> str:
-        return f"git://127.0.0.1:{self.port}/remote.git"
+    def url(self, scheme: str) -> str:
+        return f"{scheme}://127.0.0.1:{self.port}/remote.git"
+
+    def all_hung_up(self) -> bool:
+        """Whether every client has gone (none left stuck on this server)."""
+        for c in self.conns:
+            c.settimeout(10)
+            try:
+                while c.recv(4096):
+                    pass
+            except TimeoutError:
+                return False
+            except OSError:
+                pass
+        return bool(self.conns)
 
     def _accept(self) -> None:
         self.sock.settimeout(0.2)

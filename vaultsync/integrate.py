@@ -62,22 +62,24 @@ def push(vault: Vault, cfg: Config) -> PushResult:
         if fetched.failed:
             return PushResult(PushStatus.OK, f"could not fetch from {remote!r}: {fetched.message}")
         integrate(vault, cfg, taken)
-        return taken.into(PushResult(PushStatus.OK))
+        return taken.into(PushResult(PushStatus.OK), cfg)
     for _ in range(MAX_ROUNDS):
         pushed = gv.push(remote, cfg.branch, _left(deadline))
         if pushed.status != PushStatus.REJECTED or not _non_ff(pushed.message):
-            return taken.into(pushed)
+            return taken.into(pushed, cfg)
         fetched = gv.fetch(remote, cfg.branch, _left(deadline))
         if fetched.failed:
-            return taken.into(fetched)
+            return taken.into(fetched, cfg)
         if not integrate(vault, cfg, taken):
-            return taken.into(pushed)  # nothing of theirs to take in: rejected for another reason
+            # Nothing of theirs to take in: rejected for another reason.
+            return taken.into(pushed, cfg)
     return taken.into(
         PushResult(
             PushStatus.REJECTED,
             f"other machines kept pushing first ({MAX_ROUNDS} rounds of fetch and merge); "
             "the commits are kept and the next sync tries again",
-        )
+        ),
+        cfg,
     )
 
 
@@ -97,7 +99,13 @@ class Taken:
     incoming: list[str] = dataclasses.field(default_factory=list)
     conflicts: list[Conflict] = dataclasses.field(default_factory=list)
 
-    def into(self, result: PushResult) -> PushResult:
+    def into(self, result: PushResult, cfg: Config) -> PushResult:
+        if result.status == PushStatus.TIMEOUT:  # said with the setting, not what was left
+            result = dataclasses.replace(
+                result,
+                message=f"no answer from {cfg.remote!r} within {cfg.push_timeout_s:g} s "
+                "(push_timeout)",
+            )
         return dataclasses.replace(
             result,
             merged=self.merged,
