@@ -48,7 +48,15 @@ def run_from(vault: Path, source: str, quiet: bool = False) -> int:
         raise UsageError(f"{vault} exists and is not empty", hint="clone into an empty folder")
     local = Path(source).expanduser()
     origin = str(local.resolve()) if local.exists() else source
-    GitVault.clone(origin, vault)
+    gv = GitVault.clone(origin, vault)
+    from vaultsync.commands.bundle import is_bundle
+
+    from_bundle = local.is_file() and is_bundle(local)
+    if from_bundle:
+        # The content kept aside (the rejected ref) is in the bundle too; and a bundle
+        # is a file to restore from, not a remote: no sync pushes into it.
+        gv.run("fetch", "--quiet", origin, "+refs/vaultsync/*:refs/vaultsync/*", check=False)
+        gv.run("remote", "remove", "origin")
     if not (vault / config.CONFIG_NAME).is_file():
         raise UsageError(
             f"{source} is a git repository but not a vaultsync vault "
@@ -58,6 +66,11 @@ def run_from(vault: Path, source: str, quiet: bool = False) -> int:
     cfg = config.load(vault)
     if not quiet:
         print(f"cloned {source} into {vault} ({len(cfg.sources)} source(s))")
+        if from_bundle and cfg.remote:
+            print(
+                f"the vault pushed to a remote {cfg.remote!r}: to push again, "
+                f"git -C {vault} remote add {cfg.remote} URL"
+            )
         _print_next(cfg)
     return EXIT_OK
 
