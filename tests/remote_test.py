@@ -153,7 +153,8 @@ def test_a_real_config_conflict_keeps_ours_and_says_so(env: Env, daemon: Daemon)
     doc = json.loads(proc.stdout)
     [conflict] = doc["conflicts"]
     assert conflict["path"] == "vaultsync.toml"
-    assert "source 'mem'" in conflict["hint"] and "kept this machine's" in conflict["hint"]
+    assert conflict["kind"] == "config"
+    assert "source 'mem'" in conflict["message"] and "kept this machine's" in conflict["message"]
     assert "conflict: vaultsync.toml" in proc.stderr
     assert 'include = ["**/*.md"]' in desk.git("show", "HEAD:vaultsync.toml")
 
@@ -180,7 +181,7 @@ def test_a_memory_changed_on_both_machines_keeps_both_and_offers_the_merge(
     theirs = head(laptop)
     proc = desk.vs("sync", "--json")
     [conflict] = json.loads(proc.stdout)["conflicts"]
-    assert conflict["path"] == "shared/memory.jsonl"
+    assert conflict["kind"] == "both-changed" and conflict["path"] == "shared/memory.jsonl"
     assert conflict["theirs"] == theirs
     assert "conflict: shared/memory.jsonl changed here and on another machine" in proc.stderr
     current = desk.git("show", "HEAD:shared/memory.jsonl")
@@ -195,9 +196,16 @@ def test_a_memory_changed_on_both_machines_keeps_both_and_offers_the_merge(
     merged = (desk.home / "shared" / "memory.jsonl").read_text()
     assert "Linus" in merged and "Grace" in merged
     desk.vs("sync")
-    laptop.vs("sync")
-    assert "Grace" in laptop.git("show", "HEAD:shared/memory.jsonl")
+    # The laptop takes the merged file into its vault and is told its own copy differs.
+    doc = json.loads(laptop.vs("sync", "--json").stdout)
+    [note] = doc["conflicts"]
+    assert note["kind"] == "theirs-in-vault" and note["path"] == "shared/memory.jsonl"
     assert "Linus" in laptop.git("show", "HEAD:shared/memory.jsonl")
+    assert "Linus" not in (laptop.home / "shared" / "memory.jsonl").read_text()  # not written
+    hint = note["hint"]
+    laptop.vs(*hint[hint.index("`") + 1 : hint.rindex("`")].split()[1:], "--yes")
+    mine = (laptop.home / "shared" / "memory.jsonl").read_text()
+    assert "Linus" in mine and "Grace" in mine
 
 
 def test_a_file_only_the_other_machine_changed_is_not_put_back(env: Env, daemon: Daemon) -> None:

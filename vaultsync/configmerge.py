@@ -33,7 +33,7 @@ def merge(bases: Sequence[bytes | None], ours: bytes, theirs: bytes) -> Merged:
         base_docs = [_parse(b) if b is not None else {} for b in bases] or [{}]
         o, t = _parse(ours), _parse(theirs)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        return Merged(ours, [f"{config.CONFIG_NAME}: kept this machine's file ({exc})"])
+        return Merged(ours, [f"kept this machine's file ({exc})"])
     doc = tomlkit.parse(ours.decode("utf-8"))
     their_doc = tomlkit.parse(theirs.decode("utf-8"))
     out = Merged(ours)
@@ -44,7 +44,7 @@ def merge(bases: Sequence[bytes | None], ours: bytes, theirs: bytes) -> Merged:
     try:
         config.from_dict(tomllib.loads(text.decode("utf-8")))
     except (VaultsyncError, tomllib.TOMLDecodeError) as exc:
-        return Merged(ours, [f"{config.CONFIG_NAME}: kept this machine's file: merged, {exc}"])
+        return Merged(ours, [f"kept this machine's file (merged, {exc})"])
     out.text = text
     return out
 

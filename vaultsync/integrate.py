@@ -23,7 +23,7 @@ from vaultsync import __version__, config, configmerge, state
 from vaultsync.clock import iso_z, utc_now
 from vaultsync.config import Config
 from vaultsync.gitvault import ZERO_OID, GitVault, Ident, data_of
-from vaultsync.result import Conflict, PushResult, PushStatus
+from vaultsync.result import Conflict, ConflictKind, PushResult, PushStatus
 from vaultsync.vault import Vault
 
 MAX_ROUNDS = 3  # push, fetch + merge, push again: a third machine may win each race
@@ -136,7 +136,13 @@ def integrate(vault: Vault, cfg: Config, taken: Taken) -> bool:
         new = _merge(vault, cfg, ours, theirs, taken)
     changed = diff(gv, ours, new)
     checkout(gv, changed)
-    follow(vault.root, ours, new, changed)
+    for d in follow(vault.root, ours, new, changed):
+        message = (
+            f"{d.path}: the vault now has another machine's version; this machine's "
+            "file was left as it is"
+        )
+        hint = _hint(vault, cfg, d.path, d.theirs, new)
+        taken.conflicts.append(Conflict(ConflictKind.THEIRS_IN_VAULT, d.path, new, message, hint))
     vault.reload()
     taken.merged = new
     taken.incoming += [d.path for d in changed]
@@ -173,15 +179,24 @@ def _merge(vault: Vault, cfg: Config, ours: str, theirs: str, taken: Taken) -> s
         if d.path == config.CONFIG_NAME:
             merged = _merge_config(gv, d, base)
             notes += merged.conflicts
-            taken.conflicts += [Conflict(d.path, theirs, n) for n in merged.conflicts]
+            taken.conflicts += [
+                Conflict(ConflictKind.CONFIG, d.path, theirs, f"{d.path}: {n}")
+                for n in merged.conflicts
+            ]
             toml_text = merged.text
         elif d.ours == d.theirs or d.theirs in base:
             continue  # only we changed it
         elif d.ours in base:
             files.append((d.path, d.theirs))  # only they changed it
         else:
-            conflict = Conflict(d.path, theirs, _hint(vault, cfg, d, theirs))
-            taken.conflicts.append(conflict)
+            message = (
+                f"{d.path} changed here and on another machine; kept this machine's "
+                f"version, theirs is in {theirs[:10]}"
+            )
+            hint = _hint(vault, cfg, d.path, d.ours, theirs)
+            taken.conflicts.append(
+                Conflict(ConflictKind.BOTH_CHANGED, d.path, theirs, message, hint)
+            )
             notes.append(f"{d.path}: changed on both machines; kept this machine's version")
     host = vault.host
     message = _message(gv, ours, theirs, files, notes, host)
@@ -231,21 +246,21 @@ def data_lines(names: Sequence[str]) -> bytes:
     return "".join(f"{n}\n" for n in names).encode("utf-8", "surrogateescape")
 
 
-def _hint(vault: Vault, cfg: Config, d: Diff, theirs: str) -> str:
-    """What to do about a file changed on both sides: merge their memories in where the
-    format has identity, else compare the two versions."""
+def _hint(vault: Vault, cfg: Config, vp: str, ours: str | None, rev: str) -> str:
+    """What to do about a file the machines disagree on: merge the memories of `rev`'s
+    version into this machine's file where the format has identity, else compare."""
     from vaultsync import memories, schemas
 
-    rev = theirs[:12]
-    data = vault.git.read_objects([d.ours], ["ours"]).get("ours") if d.ours else None
-    if data is not None and cfg.disk_path_of(d.path) is not None:
-        checked = schemas.check(data, d.path, cfg.schema_for(d.path), vault_root=vault.root)
+    at = rev[:12]
+    data = vault.git.read_objects([ours], ["ours"]).get("ours") if ours else None
+    if data is not None and cfg.disk_path_of(vp) is not None:
+        checked = schemas.check(data, vp, cfg.schema_for(vp), vault_root=vault.root)
         if checked.problem is None and memories.mergeable(checked.schema):
             return (
                 f"to add their memories to this machine's file, run "
-                f"`vaultsync restore --at {rev} --merge {d.path}`"
+                f"`vaultsync restore --at {at} --merge {vp}`"
             )
-    return f"compare them with `vaultsync diff {d.path} --from {rev} --to HEAD`"
+    return f"compare the two with `vaultsync diff {vp} --from {at}`"
 
 
 def _message(
@@ -299,14 +314,15 @@ def _remove(root: Path, vp: str) -> None:
         folder = folder.parent
 
 
-def follow(root: Path, old: str, new: str, changed: Sequence[Diff]) -> None:
+def follow(root: Path, old: str, new: str, changed: Sequence[Diff]) -> list[Diff]:
     """The state moves to the new HEAD. A file another machine changed in a source this
     machine also syncs (`--any-host`) keeps this machine's stat with their blob: it is
     not a change here until it changes on this disk (else the next sync would put the
-    old version back)."""
+    old version back). Returns those files: this machine's copy now differs."""
     st = state.load(root)
     if st is None or st.head != old:
-        return  # rebuilt, or followed by plan.load_state on the next run
+        return []  # rebuilt, or followed by plan.load_state on the next run
+    differ = []
     for d in changed:
         if d.path == config.CONFIG_NAME:
             st.config_blob = d.theirs
@@ -315,5 +331,7 @@ def follow(root: Path, old: str, new: str, changed: Sequence[Diff]) -> None:
                 st.drop(d.path)
             else:
                 st.put(d.path, [*entry[:4], d.theirs])
+                differ.append(d)
     st.head = new
     state.save(root, st)
+    return differ

@@ -23,24 +23,31 @@ class PushStatus(enum.StrEnum):
     ERROR = "error"  # anything else git said
 
 
+class ConflictKind(enum.StrEnum):
+    BOTH_CHANGED = "both-changed"  # changed here and there: this machine's version kept
+    THEIRS_IN_VAULT = "theirs-in-vault"  # the vault took theirs; this machine's file differs
+    CONFIG = "config"  # one setting of vaultsync.toml set differently on two machines
+
+
 @dataclass(frozen=True)
 class Conflict:
-    """A file changed on this machine and on another since they last met: both versions
-    are in history, this machine's is the current one."""
+    """A file (or a setting) the machines disagree on. History has both versions; the
+    message says which one is current, the hint what to do about it."""
 
+    kind: ConflictKind
     path: str
-    theirs: str  # the other machine's commit, where its version is
-    hint: str  # what to do about it, in words
-
-    @property
-    def message(self) -> str:
-        return (
-            f"{self.path} changed here and on another machine; kept this machine's version, "
-            f"theirs is in {self.theirs[:10]}: {self.hint}"
-        )
+    theirs: str  # the commit that has the other machine's version
+    message: str
+    hint: str = ""
 
     def to_json(self) -> dict[str, str]:
-        return {"path": self.path, "theirs": self.theirs, "hint": self.hint}
+        return {
+            "kind": str(self.kind),
+            "path": self.path,
+            "theirs": self.theirs,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
 
 @dataclass(frozen=True)

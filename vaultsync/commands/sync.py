@@ -59,9 +59,12 @@ def report(r: SyncResult, opts: SyncOptions) -> None:
 def _report_remote(r: SyncResult, opts: SyncOptions) -> None:
     """Another machine's files taken in, what changed on both sides, a fetch that failed."""
     if r.push.merged and not (opts.quiet or opts.json_out):
-        print(f"took in {len(r.push.incoming)} file(s) from another machine ({r.push.merged[:10]})")
+        print(
+            f"took in another machine's commits ({r.push.merged[:10]}): "
+            f"{len(r.push.incoming)} file(s) changed in the vault"
+        )
     for c in r.conflicts:
-        print(f"conflict: {c.message}", file=sys.stderr)
+        print(f"conflict: {c.message}" + (f": {c.hint}" if c.hint else ""), file=sys.stderr)
     if r.push.message and not r.push.failed and r.push.status == PushStatus.OK:
         print(f"note: {r.push.message}", file=sys.stderr)
 
