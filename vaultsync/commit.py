@@ -153,7 +153,12 @@ def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str
         assert c.checked is not None
         before = old.get(c.vault_path)
         if before is not None:
-            summary = _summarize(c, before)
+            try:
+                summary = _summarize(c, before)
+            except (RecursionError, ValueError, TypeError, KeyError, AttributeError):
+                # A summary is a courtesy: valid JSON nested 600 deep, or a shape the
+                # differ does not expect, says "modified" rather than failing the sync.
+                summary = None
             if summary is not None:
                 out[c.vault_path] = summary
         c.checked, c.data = None, None  # not needed past this point

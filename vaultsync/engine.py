@@ -4,6 +4,7 @@ renders what this returns; the watcher loops on it."""
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from vaultsync.errors import (
     LockedError,
     VaultNotFound,
     VaultsyncError,
+    from_os_error,
 )
 from vaultsync.plan import Plan, Scope, check_schemas, load_state, plan, selected_sources
 from vaultsync.result import Failure, PushResult, PushStatus, Rejected, SyncResult, locked_failure
@@ -53,7 +55,12 @@ def sync_once(vault: Vault, opts: SyncOptions) -> SyncResult:
         return SyncResult(started, time.monotonic() - t0, dry_run=opts.dry_run, failure=failure)
 
     try:
-        result = _sync(vault, opts, started, t0)
+        try:
+            result = _sync(vault, opts, started, t0)
+        except OSError as exc:
+            # Sources' read errors are per file (a rejection); one that gets this far is
+            # the vault's disk: full, read-only, or refused.
+            raise from_os_error(exc, vault.root) from exc
     except VaultNotFound:
         raise  # no vault: nowhere to record anything
     except LockedError as exc:
@@ -101,9 +108,11 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         try:
             p = plan(vault.root, cfg, sources, gv, st, scope, sink=committer)
             commit = committer.finish(p, host, utc_now())
-        except DiskFullError:
+        except (DiskFullError, OSError) as exc:
             committer.abort()
-            raise DiskFullError(vault.root, committer.bytes_in) from None
+            if isinstance(exc, DiskFullError) or exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFullError(vault.root, committer.bytes_in) from None
+            raise
         except BaseException:
             committer.abort()
             raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
@@ -92,3 +94,22 @@ class DiskFullError(GitError):
             hint=f"free some space where {where} lives, then run the sync again",
         )
         self.need_bytes = need_bytes
+
+
+def from_os_error(exc: OSError, vault: object) -> VaultsyncError:
+    """What the disk did to a run, in words: full, read-only, or refused."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(vault)
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.EROFS:
+        err = VaultsyncError(
+            f"the vault {vault} is on a read-only file system{where}: nothing was committed",
+            hint="remount it read-write, or point --vault at a writable copy",
+        )
+    else:
+        err = VaultsyncError(
+            f"cannot write the vault {vault}: {exc.strerror or exc}{where}; nothing was committed",
+            hint="check the vault's owner, mode and disk",
+        )
+    err.exit_code = EXIT_PARTIAL
+    return err

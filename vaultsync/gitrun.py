@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from vaultsync.errors import DiskFullError, GitError, GitTimeout, VaultsyncError
+from vaultsync.result import PushStatus
 
 # Variables of git's that describe the user or the network, never a repository.
 _PASS = frozenset(
@@ -115,6 +116,20 @@ def _run(
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
+def network_env(cwd: Path) -> dict[str, str]:
+    """Never prompt: cron has no terminal, and a prompt would hang until the timeout.
+    ssh gets BatchMode on top of the user's own ssh command (GIT_SSH_COMMAND or
+    core.sshCommand, whose key and known_hosts settings stay as they are)."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
+    if "GIT_SSH" not in os.environ:
+        own = os.environ.get("GIT_SSH_COMMAND")
+        if own is None:
+            proc = run(["config", "--get", "core.sshCommand"], cwd, check=False)
+            own = proc.stdout.decode().strip() or "ssh"
+        env["GIT_SSH_COMMAND"] = f"{own} -o BatchMode=yes"
+    return env
+
+
 def output(args: Sequence[str], cwd: Path, **kwargs: object) -> bytes:
     """stdout of a git command that must succeed."""
     return run(args, cwd, **kwargs).stdout  # type: ignore[arg-type]
@@ -150,3 +165,47 @@ def failure(cmd: Sequence[str], returncode: int, stderr: str, where: Path) -> Gi
             hint="remount it read-write, or move the vault (`--vault PATH`)",
         )
     return GitError(list(cmd), returncode, stderr)
+
+
+_PUSH_ERRORS = (
+    (PushStatus.REJECTED, ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected]")),
+    (
+        PushStatus.AUTH,
+        (
+            "Authentication failed",
+            "Permission denied",
+            "could not read Username",
+            "could not read Password",
+            "terminal prompts disabled",
+            "Host key verification failed",
+            "The requested URL returned error: 401",
+            "The requested URL returned error: 403",
+            "access denied",
+        ),
+    ),
+    (
+        PushStatus.NETWORK,
+        (
+            "Could not resolve host",
+            "Connection refused",
+            "Connection timed out",
+            "Network is unreachable",
+            "No route to host",
+            "unable to connect",
+            "Could not read from remote repository",
+            "does not appear to be a git repository",
+            "unable to access",
+            "Connection reset",
+            "early EOF",
+        ),
+    ),
+)
+
+
+def classify_push_error(stderr: str) -> PushStatus:
+    """Which kind of failure git's words describe (checked in this order: a rejection
+    also prints "failed to push", an auth failure also "Could not read from remote")."""
+    for status, needles in _PUSH_ERRORS:
+        if any(n.lower() in stderr.lower() for n in needles):
+            return status
+    return PushStatus.ERROR

@@ -1,12 +1,11 @@
-"""The only module that talks to git.
+"""The vault's git API: reading history, writing commits (through fastimport), the
+index, pushes and fetches, locks and settings. Every git process is started by
+gitrun, with its allow-listed environment.
 
 The sync's hot path drives git plumbing as child processes: importing GitPython
 alone costs ~80 ms, more than a whole no-change sync of a small vault may take.
-Commits are written with `git fast-import`: it builds only the trees along changed
-paths and writes one pack, so a sync never rewrites a 100k-entry index to commit
-and an initial import never leaves 100,000 loose objects. GitPython (`repo.git`,
-never its index API) serves the colder commands: init, clone, log, reads at a
-revision. Every `Repo` is closed: its cat-file helper processes leak otherwise.
+GitPython (`repo.git`, never its index API, pinned to the vault's GIT_DIR) is left
+for cold paths. Every `Repo` is closed: its cat-file helper processes leak otherwise.
 """
 
 from __future__ import annotations
@@ -15,15 +14,17 @@ import contextlib
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from vaultsync import fsutil, gitrun
 from vaultsync.clock import iso_z as iso_z  # re-exported for older imports
 from vaultsync.clock import utc_now as utc_now
-from vaultsync.errors import GitError, GitTimeout, VaultsyncError
+from vaultsync.errors import GitTimeout, VaultsyncError
+from vaultsync.fastimport import CommitWriter as CommitWriter
+from vaultsync.fastimport import Ident as Ident
+from vaultsync.gitrun import classify_push_error
 from vaultsync.gitrun import git_env as git_env
 from vaultsync.result import PushResult, PushStatus
 
@@ -47,125 +48,6 @@ VAULT_SETTINGS = {
     "core.compression": "1",
 }
 PACK_LIMIT = 24
-
-
-@dataclass(frozen=True)
-class Ident:
-    name: str
-    email: str
-
-    @classmethod
-    def for_host(cls, host: str) -> Ident:
-        # The environment wins, as for git itself; else a fixed machine identity
-        # (the Vaultsync-Host trailer says which machine).
-        return cls(
-            os.environ.get("GIT_COMMITTER_NAME", "vaultsync"),
-            os.environ.get("GIT_COMMITTER_EMAIL", f"vaultsync@{host}"),
-        )
-
-
-def quote_path(path: str) -> str:
-    """C-style quoting for fast-import paths that need it (LF, quote, backslash)."""
-    if not any(c in path for c in '\n"\\') and not path.startswith('"'):
-        return path
-    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-class CommitWriter:
-    """A `git fast-import` session: blobs are streamed as files are read, the commit
-    comes last, once the message (which counts them) is known."""
-
-    def __init__(self, vault: GitVault) -> None:
-        self._vault = vault
-        self._marks = 0
-        # stderr to a file, not a pipe: a pipe nobody reads can fill up and stall git.
-        import tempfile
-
-        self._err = tempfile.TemporaryFile()
-        self._packs_before = vault.pack_files()
-        self._proc = gitrun.popen(
-            # unpackLimit=0: fast-import would otherwise explode a pack of under 100
-            # objects into loose ones, deflating a 545 MB file a second time (10.7 s).
-            ["-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--done"],
-            vault.root,
-            self._err,
-        )
-        assert self._proc.stdin is not None
-        self._in: IO[bytes] = self._proc.stdin
-
-    def blob(self, data: bytes) -> str:
-        """Stream one blob; returns its mark for `commit`."""
-        self._marks += 1
-        mark = f":{self._marks}"
-        self._write(b"blob\nmark %s\ndata %d\n" % (mark.encode(), len(data)))
-        self._write(data)
-        self._write(b"\n")
-        return mark
-
-    def commit(
-        self,
-        ref: str,
-        parent: str | None,
-        message: str,
-        when: datetime,
-        ident: Ident,
-        files: Iterable[tuple[str, str | None]],
-        merges: Sequence[str] = (),
-    ) -> None:
-        """`files`: (vault path, mark or blob id) to add/replace, (vault path, None) to delete.
-        `merges`: further parents after `parent` (a merge commit: remote integration)."""
-        stamp = f"{int(when.timestamp())} +0000"
-        msg = message.encode("utf-8")
-        out = [f"commit {ref}\n", f"author {ident.name} <{ident.email}> {stamp}\n"]
-        out.append(f"committer {ident.name} <{ident.email}> {stamp}\n")
-        self._write("".join(out).encode() + b"data %d\n" % len(msg) + msg + b"\n")
-        if parent:
-            self._write(f"from {parent}\n".encode())
-        for other in merges:
-            self._write(f"merge {other}\n".encode())
-        lines = []
-        for path, ref_or_none in files:
-            q = quote_path(path)
-            lines.append(f"D {q}\n" if ref_or_none is None else f"M 100644 {ref_or_none} {q}\n")
-        self._write("".join(lines).encode("utf-8") + b"\n")
-
-    def close(self) -> None:
-        """Finish: returns once the pack and the ref are on disk."""
-        self._write(b"done\n")
-        self._in.close()
-        rc = self._proc.wait()
-        if rc != 0:
-            raise self._failed()
-        self._err.close()
-
-    def abort(self) -> None:
-        """Stop git and take away what a killed fast-import leaves (temporary packs, keep
-        files), so the next run starts clean."""
-        with contextlib.suppress(OSError):
-            self._in.close()
-        self._proc.kill()
-        self._proc.wait()
-        with contextlib.suppress(OSError, ValueError):
-            self._err.close()
-        self._vault.remove_new_pack_files(self._packs_before)
-
-    def _failed(self) -> GitError:
-        self._err.seek(0)
-        err = self._err.read().decode("utf-8", "replace")
-        self._err.close()
-        self._vault.remove_new_pack_files(self._packs_before)
-        return gitrun.failure(["fast-import"], self._proc.returncode, err, self._vault.root)
-
-    def _write(self, data: bytes) -> None:
-        try:
-            self._in.write(data)
-        except BrokenPipeError:
-            self._proc.wait()
-            raise self._failed() from None
-        except OSError as exc:
-            self.abort()
-            raise VaultsyncError(f"cannot feed git fast-import: {exc.strerror}") from None
 
 
 class GitVault:
@@ -365,7 +247,7 @@ class GitVault:
         return self._network(["fetch", "--quiet", remote, refspec], remote, timeout_s)
 
     def _network(self, args: list[str], remote: str, timeout_s: float) -> PushResult:
-        env = network_env(self.root)
+        env = gitrun.network_env(self.root)
         try:
             proc = gitrun.run(args, self.root, env=env, timeout=timeout_s, check=False)
         except GitTimeout:
@@ -481,7 +363,7 @@ class GitVault:
         proc = gitrun.run(
             ["clone", "--quiet", "--", source, str(root)],
             root.parent,
-            env=network_env(root.parent),
+            env=gitrun.network_env(root.parent),
             check=False,
         )
         if proc.returncode != 0:
@@ -490,18 +372,13 @@ class GitVault:
         vault = cls(root)
         vault.apply_settings()  # settings are not cloned: durability must be set again
         if vault.head() is None:
-            vault._check_out_a_branch()
+            # `git init --bare` names master as HEAD while the vault pushed main: the
+            # clone checked out nothing. Take main, or the only branch there is.
+            out = vault.run("for-each-ref", "--format=%(refname:lstrip=3)", "refs/remotes/origin/")
+            names = [b for b in out.decode().split() if b != "HEAD"]
+            if pick := "main" if "main" in names else names[0] if len(names) == 1 else "":
+                vault.run("checkout", "--quiet", "-b", pick, "--track", f"origin/{pick}")
         return vault
-
-    def _check_out_a_branch(self) -> None:
-        """A bare repository made with `git init --bare` names `master` as its HEAD while
-        the vault pushed `main`: the clone then checks out nothing. Take `main`, or the
-        only branch there is."""
-        out = self.run("for-each-ref", "--format=%(refname:lstrip=3)", "refs/remotes/origin/")
-        branches = [b for b in out.decode().split() if b != "HEAD"]
-        pick = "main" if "main" in branches else branches[0] if len(branches) == 1 else None
-        if pick is not None:
-            self.run("checkout", "--quiet", "-b", pick, "--track", f"origin/{pick}")
 
     def apply_settings(self) -> None:
         for key, value in VAULT_SETTINGS.items():
@@ -524,67 +401,9 @@ class GitVault:
             self.run("remote", "set-url", name, url)
 
 
-_PUSH_ERRORS = (
-    (PushStatus.REJECTED, ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected]")),
-    (
-        PushStatus.AUTH,
-        (
-            "Authentication failed",
-            "Permission denied",
-            "could not read Username",
-            "could not read Password",
-            "terminal prompts disabled",
-            "Host key verification failed",
-            "The requested URL returned error: 401",
-            "The requested URL returned error: 403",
-            "access denied",
-        ),
-    ),
-    (
-        PushStatus.NETWORK,
-        (
-            "Could not resolve host",
-            "Connection refused",
-            "Connection timed out",
-            "Network is unreachable",
-            "No route to host",
-            "unable to connect",
-            "Could not read from remote repository",
-            "does not appear to be a git repository",
-            "unable to access",
-            "Connection reset",
-            "early EOF",
-        ),
-    ),
-)
-
-
-def network_env(cwd: Path) -> dict[str, str]:
-    """Never prompt: cron has no terminal, and a prompt would hang until the timeout.
-    ssh gets BatchMode on top of the user's own ssh command (GIT_SSH_COMMAND or
-    core.sshCommand, whose key and known_hosts settings stay as they are)."""
-    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
-    if "GIT_SSH" not in os.environ:
-        own = os.environ.get("GIT_SSH_COMMAND")
-        if own is None:
-            proc = gitrun.run(["config", "--get", "core.sshCommand"], cwd, check=False)
-            own = proc.stdout.decode().strip() or "ssh"
-        env["GIT_SSH_COMMAND"] = f"{own} -o BatchMode=yes"
-    return env
-
-
 def data_of(paths: Iterable[str]) -> bytes:
     """NUL-terminated paths for git's `-z --stdin` (any byte but NUL is safe)."""
     return b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
-
-
-def classify_push_error(stderr: str) -> PushStatus:
-    """Which kind of failure git's words describe (checked in this order: a rejection
-    also prints "failed to push", an auth failure also "Could not read from remote")."""
-    for status, needles in _PUSH_ERRORS:
-        if any(n.lower() in stderr.lower() for n in needles):
-            return status
-    return PushStatus.ERROR
 
 
 def _log_entry(chunk: str) -> dict[str, Any]:
