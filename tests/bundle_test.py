@@ -53,15 +53,17 @@ def test_a_vault_restored_from_a_bundle_does_not_push_into_it(env: Env, daemon: 
     restored = Env(env.root, env.home, env.root / "restored", dict(env.env))
     restored.env["VAULTSYNC_VAULT"] = str(restored.vault)
     said = restored.vs("init", "--from", str(out)).stdout
-    assert "git -C" in said and "remote add origin URL" in said
+    assert "vaultsync init --remote URL" in said
     (env.home / "mem" / "newer.json").write_text(json.dumps({"id": "m", "content": "c"}))
     bundle = out.read_bytes()
-    proc = restored.vs("sync", "--json", code=4)
-    assert json.loads(proc.stdout)["push"]["status"] == "not-configured"
-    assert "remote add origin URL" in proc.stderr
+    doc = json.loads(restored.vs("sync", "--json").stdout)
+    assert doc["push"]["status"] == "skipped" and doc["commit"] is not None
     assert out.read_bytes() == bundle  # never pushed into
-    restored.git("remote", "add", "origin", daemon.url)
-    restored.vs("sync")  # reconnected: pushes (merging what the remote has)
+    restored.vs("init", "--remote", daemon.url)
+    assert json.loads(restored.vs("sync", "--json").stdout)["pushed"] is True
+    # The first vault takes that in and keeps its remote: it still pushes.
+    assert json.loads(env.vs("sync", "--json").stdout)["pushed"] is True
+    assert 'remote = "origin"' in env.git("show", "HEAD:vaultsync.toml")
 
 
 def test_bundle_wants_a_file_name_and_says_how(env: Env) -> None:

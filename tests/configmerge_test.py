@@ -66,3 +66,9 @@ def test_unrelated_vaults_unite_their_sources() -> None:
 def test_a_broken_side_keeps_ours() -> None:
     merged = merge([BASE], BASE, b"[vault\n")
     assert merged.text == BASE and merged.conflicts
+
+
+def test_a_remote_dropped_on_the_other_side_is_kept_here() -> None:
+    ours = BASE.replace(b'branch = "main"', b'branch = "main"\nremote = "origin"')
+    merged = merge([ours], ours, BASE)  # their clone of a bundle dropped the remote
+    assert tomllib.loads(merged.text.decode())["vault"]["remote"] == "origin"

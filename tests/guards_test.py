@@ -112,6 +112,22 @@ def test_index_lock_held_by_a_live_process_is_left_alone(synced: Env) -> None:
         holder.wait()
 
 
+def test_a_shell_idle_in_the_vault_does_not_hold_a_stale_index_lock(synced: Env) -> None:
+    import subprocess
+
+    lock = synced.vault / ".git" / "index.lock"
+    lock.write_text("")  # left by a killed git
+    shell = subprocess.Popen(["sleep", "60"], cwd=synced.vault)  # the user `cd`'d there
+    try:
+        (synced.home / "mem" / "a.json").write_text("{}")
+        synced.vs("sync")
+        assert not lock.exists()
+        assert "mem/a.json" in synced.head_files()
+    finally:
+        shell.kill()
+        shell.wait()
+
+
 def test_unavailable_source_deletes_nothing(synced: Env) -> None:
     before = synced.head_files()
     (synced.home / "mem").rename(synced.home / "unmounted")

@@ -15,7 +15,7 @@ def test_track_stores_home_paths_as_tilde_and_binds_to_this_host(env: Env) -> No
     env.vs("init")
     out = env.vs("track", str(env.home / ".claude")).stdout
     assert "as 'claude'" in out
-    assert sources(env) == [{"name": "claude", "path": "~/.claude", "host": HOST}]
+    assert sources(env) == [{"name": "claude", "path": "~/.claude", "host": HOST, "kind": "dir"}]
     assert "vaultsync: track claude" in env.git("log", "-1", "--format=%s")
     assert env.git("status", "--porcelain") == ""
 
@@ -43,6 +43,7 @@ def test_track_any_host_and_options(env: Env) -> None:
             "include": ["**/*.json"],
             "exclude": ["export/**"],
             "schema": "json",
+            "kind": "dir",
         }
     ]
 

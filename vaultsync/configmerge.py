@@ -18,6 +18,11 @@ from typing import Any
 from vaultsync import config
 from vaultsync.errors import VaultsyncError
 
+# Never taken away by the other machine: a clone made from a bundle drops
+# `vault.remote` (it has nothing to push to), and taking that in would silently stop
+# every other machine's pushes.
+_KEPT_HERE = {("vault", "remote")}
+
 
 @dataclass
 class Merged:
@@ -80,6 +85,8 @@ def _merge_table(
             doc[table] = theirs
         return
     for key in sorted(set(ours) | set(theirs)):
+        if (table, key) in _KEPT_HERE and key not in theirs:
+            continue
         b = [base.get(key) for base in bases if isinstance(base, dict)] or [None]
         side, conflict = _pick(b, ours.get(key), theirs.get(key))
         if conflict:

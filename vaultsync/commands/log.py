@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config
+from vaultsync import config, state
 from vaultsync.errors import EXIT_OK
 from vaultsync.gitvault import REJECTED_REF, GitVault
 
@@ -33,10 +33,13 @@ def run(
     cfg = config.load(vault)
     gv = GitVault(vault)
     ref = REJECTED_REF if rejected else "HEAD"
+    under = vault_paths(cfg, paths)
     if gv.resolve(ref) is None:
         entries: list[dict[str, Any]] = []
     else:
-        entries = gv.log(ref, vault_paths(cfg, paths), limit)
+        entries = gv.log(ref, under, limit)
+    if rejected:
+        entries = (not_kept(vault, gv, under) + entries)[:limit]
     if json_out:
         doc = [{**e, "files": [f["path"] for f in e["files"]]} for e in entries]
         print(json.dumps(doc, indent=2))
@@ -45,11 +48,39 @@ def run(
     return EXIT_OK
 
 
+def not_kept(vault: Path, gv: GitVault, under: list[str]) -> list[dict[str, Any]]:
+    """The rejections the last sync recorded whose content is not on the side ref (a
+    file that could not be read, or one holding a secret): `status` lists them, so
+    `log --rejected` does too, marked as not kept."""
+    st = state.load(vault)
+    if st is None or not st.rejected:
+        return []
+    kept = gv.tree_blobs(REJECTED_REF) if gv.resolve(REJECTED_REF) else {}
+    out = []
+    for vp, r in sorted(st.rejected.items(), key=lambda item: item[1].since, reverse=True):
+        if r.blob is not None and kept.get(vp) == r.blob:
+            continue
+        if under and not any(vp == u or vp.startswith(u.rstrip("/") + "/") for u in under):
+            continue
+        why = "never read" if r.blob is None else "content not kept"
+        out.append(
+            {
+                "commit": None,
+                "time": r.since,
+                "subject": f"vaultsync: rejected {vp} ({why}): {r.reason}",
+                "files": [{"status": "R", "path": vp}],
+                "kept": False,
+            }
+        )
+    return out
+
+
 def render(entries: list[dict[str, Any]], rejected: bool) -> str:
     if not entries:
         return "nothing was rejected" if rejected else "no commits"
     lines = []
     for e in entries:
-        lines.append(f"{e['commit'][:10]}  {e['time']}  {e['subject']}")
+        commit = (e["commit"] or "not kept")[:10]
+        lines.append(f"{commit:<10}  {e['time']}  {e['subject']}")
         lines += [f"    {f['status']} {f['path']}" for f in e["files"]]
     return "\n".join(lines)

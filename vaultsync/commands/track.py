@@ -45,6 +45,7 @@ def track(
         exclude=tuple(exclude),
         schema=schema,
         host=None if any_host else config.this_host(),
+        kind="file" if path.is_file() else "dir",
     )
     if path.is_file() and include:
         raise UsageError("--include applies to folders; this source is a single file")
