@@ -162,7 +162,7 @@ class GitVault:
             "-z",
             "--no-renames",
             "--name-status",
-            "--format=%x01%H%x00%cI%x00%s",
+            "--format=%x01%H%x00%cI%x00%s%x00%b",
         ]
         if limit is not None:
             args.append(f"-n{limit}")
@@ -404,7 +404,7 @@ def data_of(paths: Iterable[str]) -> bytes:
 
 def _log_entry(chunk: str) -> dict[str, Any]:
     fields = chunk.split("\0")
-    commit, time_, subject = fields[0], fields[1], fields[2]
-    rest = [f for f in fields[3:] if f.strip("\n")]
+    commit, time_, subject, body = fields[0], fields[1], fields[2], fields[3]
+    rest = [f for f in fields[4:] if f.strip("\n")]
     files = [{"status": rest[i].strip(), "path": rest[i + 1]} for i in range(0, len(rest) - 1, 2)]
-    return {"commit": commit, "time": time_, "subject": subject, "files": files}
+    return {"commit": commit, "time": time_, "subject": subject, "body": body, "files": files}
