@@ -622,6 +622,27 @@ def export(
 
 @app.command()
 @handled
+def bundle(
+    output: Annotated[
+        Path, typer.Option("--output", metavar="FILE", help="The bundle file to write.")
+    ],
+    vault: VaultOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Write the whole vault as one verified git bundle file, for an offsite copy.
+
+    Example: vaultsync bundle --output /media/usb/vault.bundle
+    Restore it on any machine: vaultsync init --from /media/usb/vault.bundle
+    """
+    from vaultsync.commands import bundle as cmd
+
+    out = Path(os.path.abspath(os.path.expanduser(output)))
+    return cmd.run(vault_path(vault), out, json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@handled
 def verify(vault: VaultOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = False) -> int:
     """Check the vault: git fsck, every file in HEAD valid, sources and state consistent.
 
