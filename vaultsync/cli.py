@@ -241,8 +241,8 @@ def track(
         list[str] | None,
         typer.Option(
             metavar="GLOB",
-            help="Keep the files matching GLOB, instead of the default **/*.json and "
-            "**/*.jsonl (repeatable).",
+            help="Keep the files matching GLOB, instead of the default **/*.json, "
+            "**/*.jsonl and **/*.md (repeatable).",
         ),
     ] = None,
     also: Annotated[
