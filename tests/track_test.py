@@ -15,7 +15,7 @@ def test_track_stores_home_paths_as_tilde_and_binds_to_this_host(env: Env) -> No
     env.vs("init")
     out = env.vs("track", str(env.home / ".claude")).stdout
     assert "as 'claude'" in out
-    assert sources(env) == [{"name": "claude", "path": "~/.claude", "host": HOST}]
+    assert sources(env) == [{"name": "claude", "path": "~/.claude", "host": HOST, "kind": "dir"}]
     assert "vaultsync: track claude" in env.git("log", "-1", "--format=%s")
     assert env.git("status", "--porcelain") == ""
 
@@ -43,6 +43,7 @@ def test_track_any_host_and_options(env: Env) -> None:
             "include": ["**/*.json"],
             "exclude": ["export/**"],
             "schema": "json",
+            "kind": "dir",
         }
     ]
 
@@ -122,6 +123,7 @@ def test_tracking_a_tracked_path_again_updates_that_source(env: Env) -> None:
             "name": "mem",
             "path": "~/mem",
             "host": HOST,
+            "kind": "dir",
             "include": ["**/*.json", "**/*.jsonl", "**/*.md"],
             "exclude": ["export/**"],
         }
@@ -135,6 +137,7 @@ def test_tracking_a_tracked_path_again_updates_that_source(env: Env) -> None:
     assert sources(env)[0] == {
         "name": "mem",
         "path": "~/mem",
+        "kind": "dir",
         "include": ["**/*.json"],
         "exclude": ["export/**"],
         "schema": "json",

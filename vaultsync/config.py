@@ -40,6 +40,7 @@ class Source:
     exclude: tuple[str, ...] = ()
     schema: str | Mapping[str, str] = "auto"
     host: str | None = None
+    kind: str | None = None  # "file" | "dir", recorded by track; None in older configs
 
     @property
     def root(self) -> Path:
@@ -49,8 +50,10 @@ class Source:
         return self.host is None or self.host == host
 
     def is_single_file(self) -> bool:
-        # A source whose path is (or was, when it is missing now) a file: its name has a
-        # suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
+        if self.kind is not None:
+            return self.kind == "file"
+        # An older config: a source whose path is (or was, when it is missing now) a file:
+        # its name has a suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
         root = self.root
         if root.exists():
             return root.is_file()
@@ -198,6 +201,7 @@ def _source(s: Mapping[str, Any]) -> Source:
         exclude=tuple(s.get("exclude", ())),
         schema=s.get("schema", "auto"),
         host=s.get("host"),
+        kind=s.get("kind"),
     )
 
 
@@ -275,6 +279,7 @@ def _fill(table: Any, src: Source) -> None:
         "exclude": list(src.exclude) or None,
         "schema": src.schema if src.schema != "auto" else None,
         "host": src.host,
+        "kind": src.kind,
     }
     for key, value in settings.items():
         if value is not None:
@@ -306,7 +311,11 @@ def set_host(vault: Path, names: list[str], host: str) -> None:
     _save(vault, doc)
 
 
-def set_remote(vault: Path, remote: str) -> None:
+def set_remote(vault: Path, remote: str | None) -> None:
+    """Name the remote a sync pushes to (None: push nowhere)."""
     doc = _edit(vault)
-    doc["vault"]["remote"] = remote
+    if remote is not None:
+        doc["vault"]["remote"] = remote
+    elif "remote" in doc.get("vault", {}):
+        del doc["vault"]["remote"]
     _save(vault, doc)

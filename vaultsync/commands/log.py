@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config, summary
+from vaultsync import config, state, summary
 from vaultsync.errors import EXIT_OK
 from vaultsync.gitvault import REJECTED_REF, GitVault
 
@@ -34,16 +34,46 @@ def run(
     cfg = config.load(vault)
     gv = GitVault(vault)
     ref = REJECTED_REF if rejected else "HEAD"
+    under = vault_paths(cfg, paths)
     if gv.resolve(ref) is None:
         entries: list[dict[str, Any]] = []
     else:
-        entries = gv.log(ref, vault_paths(cfg, paths), limit)
+        entries = gv.log(ref, under, limit)
+    if rejected:
+        entries = (not_kept(vault, gv, under) + entries)[:limit]
     if json_out:
         doc = [_json(e) for e in entries]
         print(json.dumps(doc, indent=2))
     elif not quiet:
         print(render(entries, rejected, files))
     return EXIT_OK
+
+
+def not_kept(vault: Path, gv: GitVault, under: list[str]) -> list[dict[str, Any]]:
+    """The rejections the last sync recorded whose content is not on the side ref (a
+    file that could not be read, or one holding a secret): `status` lists them, so
+    `log --rejected` does too, marked as not kept."""
+    st = state.load(vault)
+    if st is None or not st.rejected:
+        return []
+    kept = gv.tree_blobs(REJECTED_REF) if gv.resolve(REJECTED_REF) else {}
+    out = []
+    for vp, r in sorted(st.rejected.items(), key=lambda item: item[1].since, reverse=True):
+        if r.blob is not None and kept.get(vp) == r.blob:
+            continue
+        if under and not any(vp == u or vp.startswith(u.rstrip("/") + "/") for u in under):
+            continue
+        why = "never read" if r.blob is None else "content not kept"
+        out.append(
+            {
+                "commit": None,
+                "time": r.since,
+                "subject": f"vaultsync: rejected {vp} ({why}): {r.reason}",
+                "files": [{"status": "R", "path": vp}],
+                "kept": False,
+            }
+        )
+    return out
 
 
 def _json(e: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +100,8 @@ def render(entries: list[dict[str, Any]], rejected: bool, files: bool = False) -
         return "nothing was rejected" if rejected else "no commits"
     lines = []
     for e in entries:
-        lines.append(f"{e['commit'][:10]}  {e['time']}  {e['subject']}")
+        commit = (e["commit"] or "not kept")[:10]
+        lines.append(f"{commit:<10}  {e['time']}  {e['subject']}")
         lines += _files(e, files)
     return "\n".join(lines)
 

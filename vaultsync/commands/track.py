@@ -71,6 +71,7 @@ def _new_source(path: Path, want: Wanted, host: str) -> Source:
         exclude=want.exclude or (),
         schema=want.schema or "auto",
         host=None if want.any_host else host,
+        kind="file" if path.is_file() else "dir",
     )
 
 
