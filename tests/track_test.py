@@ -141,6 +141,7 @@ def test_tracking_a_tracked_path_again_updates_that_source(env: Env) -> None:
         "include": ["**/*.json"],
         "exclude": ["export/**"],
         "schema": "json",
+        "kind": "dir",
     }
     err = env.vs("track", str(mem), "--name", "other", code=2).stderr
     assert "tracked already as 'mem'; a source is not renamed" in err

@@ -5,6 +5,7 @@ core meanwhile), then one commit, the index for exactly those paths, and the rej
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_
 from vaultsync.plan import Change, Plan, by_lines
 
 SUMMARY_MAX_FILES = 1000  # a commit body summarises at most this many modified files
+
+Watch = Callable[[Change, bytes], None]  # (a modified file, HEAD's version of it)
 
 
 class Committer:
@@ -26,6 +29,7 @@ class Committer:
         self._folders: set[str] = set()
         self._copied: list[str] = []  # work-tree copies to take back if the commit fails
         self.bytes_in = 0  # what the commit needs on disk, roughly (a full-disk message)
+        self.watch: Watch | None = None  # told of each diffed file (the forgetting alarm)
 
     def __call__(self, c: Change) -> None:
         assert c.data is not None
@@ -56,7 +60,8 @@ class Committer:
             self.abort()
             return None
         ident = Ident.for_host(host)
-        message = commit_message(p, when, host, subject, summarize(self.gv, p.head, p.changes))
+        summaries = summarize(self.gv, p.head, p.changes, self.watch)
+        message = commit_message(p, when, host, subject, summaries)
         files: list[tuple[str, str | None]] = []
         for c in p.changes:
             if c.kind == "deleted":
@@ -135,7 +140,9 @@ def commit_message(
     return f"{subject}\n\n" + "\n".join(body) + f"\n\n{trailers}\n"
 
 
-def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str, str]:
+def summarize(
+    gv: GitVault, head: str | None, changes: list[Change], watch: Watch | None = None
+) -> dict[str, str]:
     """'+3 entities, 1 entity changed' per modified file, diffed against HEAD's version.
     Files over SUMMARY_MAX_BYTES say only "modified": parsing the old version of a
     600 MB export as well would double the memory a sync needs."""
@@ -161,6 +168,8 @@ def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str
                 summary = None
             if summary is not None:
                 out[c.vault_path] = summary
+            if watch is not None:
+                watch(c, before)
         c.checked, c.data = None, None  # not needed past this point
     return out
 

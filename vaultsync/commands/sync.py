@@ -54,6 +54,17 @@ def report(r: SyncResult, opts: SyncOptions, files: bool = False) -> None:
     if not opts.json_out:
         for rej in r.rejected:
             print(f"rejected: {rej.path}: {rej.reason}", file=sys.stderr)
+    for f in r.forgotten:
+        kept = "committed; history keeps them" if f.path not in rejected(r) else "not committed"
+        print(
+            f"forgot: {f.path} lost {f.lost} of its {f.before} memories in this sync ({kept})\n"
+            f"  to bring them back: {f.restore}",
+            file=sys.stderr,
+        )
+
+
+def rejected(r: SyncResult) -> set[str]:
+    return {rej.path for rej in r.rejected}
 
 
 def _print_human(r: SyncResult, files: bool = False) -> None:
