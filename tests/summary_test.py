@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from tests.conftest import Env
 
@@ -92,3 +94,20 @@ def test_status_counts_many_pending_files_per_source(env: Env) -> None:
     out = env.vs("status").stdout
     assert "pending:   30 file(s)\n  notes: 30 added\n  (30 files; add --files to list them)" in out
     assert "  added    notes/31.json" in env.vs("status", "--files").stdout
+
+
+def test_output_to_a_pipe_that_closes_early_ends_quietly(env: Env) -> None:
+    env.records("notes", 3)
+    for args in (["log", "--files"], ["sources"], ["status"], ["--help"]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vaultsync", *args],
+            env=env.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before the first line, like `| head -0`
+        err = proc.stderr.read().decode()
+        # 141 as git (128 + SIGPIPE); click ends a help cut short with 1, also quietly.
+        assert proc.wait(timeout=60) in ((0, 1) if args == ["--help"] else (0, 141)), args
+        assert err == "", (args, err)

@@ -115,11 +115,9 @@ def test_tracking_a_tracked_path_again_updates_that_source(env: Env) -> None:
     env.vs("track", str(mem), "-q")
     out = env.vs("track", str(mem)).stdout
     assert "~/mem is tracked already as 'mem'; nothing changed" in out
-    out = env.vs("track", str(mem), "--also", "**/*.txt", "--exclude", "export/**").stdout
-    assert (
-        "updated 'mem' (~/mem): include **/*.json, **/*.jsonl, **/*.md -> **/*.json, "
-        "**/*.jsonl, **/*.md, **/*.txt" in out
-    )
+    out = env.vs("track", str(mem), "--also", "**/*.mem", "--exclude", "export/**").stdout
+    default = "**/*.json, **/*.jsonl, **/*.md"
+    assert f"updated 'mem' (~/mem): include {default} -> {default}, **/*.mem" in out
     assert "exclude (none) -> export/**" in out
     assert sources(env) == [
         {
@@ -127,7 +125,7 @@ def test_tracking_a_tracked_path_again_updates_that_source(env: Env) -> None:
             "path": "~/mem",
             "host": HOST,
             "kind": "dir",
-            "include": ["**/*.json", "**/*.jsonl", "**/*.md", "**/*.txt"],
+            "include": ["**/*.json", "**/*.jsonl", "**/*.md", "**/*.mem"],
             "exclude": ["export/**"],
         }
     ]
@@ -135,7 +133,7 @@ def test_tracking_a_tracked_path_again_updates_that_source(env: Env) -> None:
     out = env.vs(
         "track", str(mem), "--include", "**/*.json", "--any-host", "--schema", "json"
     ).stdout
-    assert "include **/*.json, **/*.jsonl, **/*.md, **/*.txt -> **/*.json" in out
+    assert f"include {default}, **/*.mem -> **/*.json" in out
     assert f"schema auto -> json; host {HOST} -> any" in out
     assert sources(env)[0] == {
         "name": "mem",

@@ -15,6 +15,7 @@ import typer.core
 import typer.main
 
 from vaultsync import __version__
+from vaultsync.config import DEFAULT_INCLUDE
 from vaultsync.errors import UsageError, VaultsyncError
 from vaultsync.outcome import guarded, vault_path
 
@@ -241,8 +242,8 @@ def track(
         list[str] | None,
         typer.Option(
             metavar="GLOB",
-            help="Keep the files matching GLOB, instead of the default **/*.json, "
-            "**/*.jsonl and **/*.md (repeatable).",
+            help="Keep the files matching GLOB, instead of the default "
+            f"{', '.join(DEFAULT_INCLUDE)} (repeatable).",
         ),
     ] = None,
     also: Annotated[

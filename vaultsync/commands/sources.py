@@ -28,8 +28,7 @@ def describe(src: Source, host: str) -> dict[str, Any]:
         "include": None if src.is_single_file() else list(src.include),
         "exclude": None if src.is_single_file() else list(src.exclude),
         "schema": src.schema if isinstance(src.schema, str) else dict(src.schema),
-        # Read with a default: the field lands in Config with `deletions = "keep"`.
-        "deletions": getattr(src, "deletions", "follow"),
+        "deletions": src.deletions,
         "available": scan.available,
         "unavailable_reason": scan.reason or None,
         "files": len(scan.candidates) if scan.available else None,
