@@ -40,6 +40,7 @@ class Source:
     exclude: tuple[str, ...] = ()
     schema: str | Mapping[str, str] = "auto"
     host: str | None = None
+    kind: str | None = None  # "file" | "dir", recorded by track; None in older configs
 
     @property
     def root(self) -> Path:
@@ -49,8 +50,10 @@ class Source:
         return self.host is None or self.host == host
 
     def is_single_file(self) -> bool:
-        # A source whose path is (or was, when it is missing now) a file: its name has a
-        # suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
+        if self.kind is not None:
+            return self.kind == "file"
+        # An older config: a source whose path is (or was, when it is missing now) a file:
+        # its name has a suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
         root = self.root
         if root.exists():
             return root.is_file()
@@ -204,6 +207,7 @@ def _source(s: Mapping[str, Any]) -> Source:
         exclude=tuple(s.get("exclude", ())),
         schema=s.get("schema", "auto"),
         host=s.get("host"),
+        kind=s.get("kind"),
     )
 
 
@@ -257,18 +261,38 @@ def add_source(vault: Path, src: Source) -> None:
             f"a source named {src.name!r} exists already", hint="choose another with --name NAME"
         )
     table = tomlkit.table()
-    table["name"] = src.name
-    table["path"] = src.path
-    if src.include != DEFAULT_INCLUDE:
-        table["include"] = list(src.include)
-    if src.exclude:
-        table["exclude"] = list(src.exclude)
-    if src.schema != "auto":
-        table["schema"] = src.schema
-    if src.host is not None:
-        table["host"] = src.host
+    _fill(table, src)
     sources.append(table)
     _save(vault, doc)
+
+
+def update_source(vault: Path, src: Source) -> None:
+    """Rewrite the settings of the source named src.name (its comments stay)."""
+    doc = _edit(vault)
+    tables = [s for s in doc.get("sources") or [] if s.get("name") == src.name]
+    if not tables:
+        raise UsageError(f"no source named {src.name!r}")
+    _fill(tables[0], src)
+    _save(vault, doc)
+
+
+def _fill(table: Any, src: Source) -> None:
+    """A source's table holds only what differs from the defaults."""
+    table["name"] = src.name
+    table["path"] = src.path
+    settings = {
+        "include": list(src.include) if src.include != DEFAULT_INCLUDE else None,
+        "exclude": list(src.exclude) or None,
+        "schema": src.schema if src.schema != "auto" else None,
+        "host": src.host,
+        "kind": src.kind,
+    }
+    for key, value in settings.items():
+        if value is not None:
+            if table.get(key) != value:  # an unchanged value keeps the user's layout
+                table[key] = value
+        elif key in table:
+            del table[key]
 
 
 def remove_source(vault: Path, name: str) -> None:
@@ -293,7 +317,11 @@ def set_host(vault: Path, names: list[str], host: str) -> None:
     _save(vault, doc)
 
 
-def set_remote(vault: Path, remote: str) -> None:
+def set_remote(vault: Path, remote: str | None) -> None:
+    """Name the remote a sync pushes to (None: push nowhere)."""
     doc = _edit(vault)
-    doc["vault"]["remote"] = remote
+    if remote is not None:
+        doc["vault"]["remote"] = remote
+    elif "remote" in doc.get("vault", {}):
+        del doc["vault"]["remote"]
     _save(vault, doc)

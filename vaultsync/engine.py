@@ -226,4 +226,5 @@ def _result(
         push=pushed,
         forgotten=forgotten,
         files_tracked=sum(sc.seen for sc in p.scans),
+        files_by_source=tuple((sc.source.name, sc.seen) for sc in p.scans if sc.available),
     )

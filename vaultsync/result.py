@@ -91,6 +91,7 @@ class SyncResult:
     forgotten: tuple[Forgotten, ...] = ()  # memory files that lost most of their memories
     memories: tuple[tuple[str, int], ...] = ()  # (vault path, memories) where counted cheaply
     files_tracked: int = 0
+    files_by_source: tuple[tuple[str, int], ...] = ()  # (source, files seen) as scanned
     timings: tuple[tuple[str, float], ...] = ()
 
     @property

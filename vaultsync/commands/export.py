@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from vaultsync import __version__, config, memories, schemas, when
 from vaultsync.config import Config
 from vaultsync.errors import EXIT_OK, UsageError
-from vaultsync.fsutil import atomic_write
+from vaultsync.fsutil import atomic_write, not_a_folder
 from vaultsync.gitvault import GitVault, iso_z, utc_now
 
 FORMATS = ("json", "csv", "markdown")
@@ -26,6 +27,11 @@ def run(
 ) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if (blocker := not_a_folder([output, *output.parents])) is not None:
+        raise UsageError(
+            f"{blocker} is a file, so {output} cannot be the export folder",
+            hint="export into a new or empty folder",
+        )
     if output.exists() and any(output.iterdir()):
         raise UsageError(f"{output} is not empty", hint="export into a new or empty folder")
     cfg = config.load(vault)
@@ -33,7 +39,8 @@ def run(
     commit = when.resolve(gv, at)
     paths = sorted(p for p in gv.tree_blobs(commit) if "/" in p)
     entries = list(collect(cfg, paths, gv.read_blobs(commit, paths)))
-    body = {"json": _as_json, "csv": _as_csv, "markdown": _as_markdown}[fmt](entries)
+    text = {"json": _as_json, "csv": _as_csv, "markdown": _as_markdown}[fmt](entries)
+    body = _encode(text, entries, quiet)
     meta = metadata(gv, commit, fmt, paths, entries)
     written = write(output, {_FILES[fmt]: body, "metadata.json": meta})
     if json_out:
@@ -79,20 +86,45 @@ def _entry(source: str, vp: str, kind: str, ident: str, content: str, data: Any)
     }
 
 
-def _as_json(entries: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"memories": entries}, ensure_ascii=False, indent=1).encode() + b"\n"
+def _encode(text: str, entries: list[dict[str, Any]], quiet: bool) -> bytes:
+    """UTF-8; text that is not Unicode (a lone surrogate such as "\\ud800", which JSON
+    allows) is written as its \\u escape, and the files holding it are named."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    if not quiet:
+        odd = sorted({e["vault_path"] for e in entries if not _encodable(e)})
+        print(
+            f"warning: {', '.join(odd)}: text that is not valid Unicode (a lone surrogate) "
+            "is exported as its \\u escape",
+            file=sys.stderr,
+        )
+    return text.encode("utf-8", "backslashreplace")
 
 
-def _as_csv(entries: list[dict[str, Any]]) -> bytes:
+def _encodable(entry: dict[str, Any]) -> bool:
+    try:
+        json.dumps(entry, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _as_json(entries: list[dict[str, Any]]) -> str:
+    return json.dumps({"memories": entries}, ensure_ascii=False, indent=1) + "\n"
+
+
+def _as_csv(entries: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for e in entries:
         writer.writerow({**e, "data": json.dumps(e["data"], ensure_ascii=False)})
-    return out.getvalue().encode()
+    return out.getvalue()
 
 
-def _as_markdown(entries: list[dict[str, Any]]) -> bytes:
+def _as_markdown(entries: list[dict[str, Any]]) -> str:
     lines = ["# Memories", ""]
     source = path = None
     for e in entries:
@@ -103,7 +135,7 @@ def _as_markdown(entries: list[dict[str, Any]]) -> bytes:
             path = e["vault_path"]
             lines += [f"### {path}", ""]
         lines.append(_markdown_item(e))
-    return ("\n".join(lines) + "\n").encode()
+    return "\n".join(lines) + "\n"
 
 
 def _markdown_item(e: dict[str, Any]) -> str:

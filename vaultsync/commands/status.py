@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config, state
+from vaultsync import config, state, summary
+from vaultsync.commands.sources import one_line
 from vaultsync.errors import EXIT_OK
 from vaultsync.gitvault import GitVault
-from vaultsync.plan import Scope, load_state, plan, selected_sources
+from vaultsync.plan import Plan, Scope, load_state, plan, selected_sources
 
 
 def collect(vault: Path) -> dict[str, Any]:
@@ -28,7 +29,26 @@ def collect(vault: Path) -> dict[str, Any]:
         "unavailable": p.unavailable,
         "held": p.held,
         "unpushed": gv.unpushed(cfg.remote, cfg.branch) if cfg.remote else None,
+        "sources": [_source(cfg, p, src.name) for src in cfg.sources],
         **operations(vault),
+    }
+
+
+def _source(cfg: config.Config, p: Plan, name: str) -> dict[str, Any]:
+    """What the scan this status made saw of a source (no second walk of the disk)."""
+    src = cfg.source(name)
+    scan = next((sc for sc in p.scans if sc.source.name == name), None)
+    pending = sum(c.vault_path.startswith(name + "/") for c in p.changes)
+    return {
+        "name": name,
+        "path": src.path,
+        "kind": "file" if src.is_single_file() else "folder",
+        "host": src.host,
+        "synced_here": scan is not None,
+        "available": scan is None or scan.available,
+        "unavailable_reason": scan.reason if scan and not scan.available else None,
+        "files": scan.seen if scan and scan.available else None,
+        "pending": pending,
     }
 
 
@@ -77,16 +97,16 @@ def todo(reason: str) -> str:
     return "fix the file (`vaultsync validate FILE` shows where); the next sync takes it"
 
 
-def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
+def run(vault: Path, json_out: bool = False, quiet: bool = False, files: bool = False) -> int:
     doc = collect(vault)
     if json_out:
         print(json.dumps(doc, indent=2))
     elif not quiet:
-        print(render(doc))
+        print(render(doc, files))
     return EXIT_OK
 
 
-def render(doc: dict[str, Any]) -> str:
+def render(doc: dict[str, Any], files: bool = False) -> str:
     head = (doc["head"] or "(no commits)")[:10]
     lines = [
         f"vault:     {doc['vault']}",
@@ -97,12 +117,17 @@ def render(doc: dict[str, Any]) -> str:
         lines.append(f"unpushed:  {doc['unpushed']} commit(s)")
     pending = doc["pending"]
     total = sum(len(v) for v in pending.values())
-    lines.append(f"pending:   {total} file(s)" if total else "pending:   nothing")
-    for kind in ("added", "modified", "deleted"):
-        lines += [f"  {kind:<9}{vp}" for vp in pending[kind]]
+    lines.append(f"pending:   {total:,} file(s)" if total else "pending:   nothing")
+    if files or total <= summary.LIST_UP_TO:
+        for kind in ("added", "modified", "deleted"):
+            lines += [f"  {kind:<9}{vp}" for vp in pending[kind]]
+    else:
+        lines += [f"  {line}" for line in summary.by_source(pending.items())]
+        lines.append(f"  {summary.files_hint(total)}")
     for r in doc["rejected"]:
         lines.append(f"rejected:  {r['path']}: {r['reason']}")
         lines.append(f"  to do:   {todo(r['reason'])}")
     lines += [f"warning:   {m}" for m in doc["unavailable"] + doc["held"]]
     lines += render_operations(doc)
+    lines += ["sources:"] + [f"  {one_line(s)}" for s in doc["sources"]] if doc["sources"] else []
     return "\n".join(lines)
