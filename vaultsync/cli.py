@@ -433,12 +433,11 @@ def health(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> int:
-    """Exit 0 if syncs are current, nothing is rejected and the disk has room, else 1
-    saying why (for monitors).
+    """Exit 0 if syncs are current, nothing is rejected and the disk has room, else 1 saying why.
 
     \b
-    Example: vaultsync health
-    Example: vaultsync health --max-age 1h --min-free 5GiB --json
+    Example: vaultsync health --max-age 1h
+    Example: vaultsync health --json || notify-send "vaultsync needs a look"
     """
     from vaultsync.commands import health as cmd
 
@@ -472,6 +471,32 @@ def log(
     return cmd.run(
         vault_path(vault), paths or [], n, rejected, json_out=json_out, quiet=quiet, files=files
     )
+
+
+@app.command()
+@handled
+def search(
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What to look for (any case).")],
+    paths: Annotated[
+        list[str] | None, typer.Argument(metavar="PATH", help="A source path or vault path.")
+    ] = None,
+    vault: VaultOpt = None,
+    n: Annotated[
+        int, typer.Option("-n", metavar="N", help="Look back until N commits have shown hits.")
+    ] = 20,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """When did the agent learn or forget TEXT: the commits in which a memory holding it
+    appeared, changed or disappeared, newest first, each with the command that brings
+    that version back.
+
+    \b
+    Example: vaultsync search "dark mode" ~/.claude -n 5
+    """
+    from vaultsync.commands import search as cmd
+
+    return cmd.run(vault_path(vault), text, paths or [], n, json_out=json_out, quiet=quiet)
 
 
 @app.command()
@@ -558,12 +583,19 @@ def restore(
 @handled
 def export(
     output: Annotated[
-        Path, typer.Option("--output", metavar="DIR", help="An empty folder to write to.")
-    ],
+        Path | None, typer.Option("--output", metavar="DIR", help="An empty folder to write to.")
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", metavar="json|csv|markdown", help="json, csv or markdown.")
     ] = "json",
     at: Annotated[str, typer.Option("--at", metavar="WHEN", help="WHEN (default: HEAD).")] = "HEAD",
+    no_vectors: Annotated[
+        bool, typer.Option("--no-vectors", help="Leave embeddings out (a fraction of the size).")
+    ] = False,
+    verify: Annotated[
+        Path | None,
+        typer.Option("--verify", metavar="DIR", help="Check an export against its checksums."),
+    ] = None,
     vault: VaultOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -572,11 +604,20 @@ def export(
 
     \b
     Example: vaultsync export --format markdown --at yesterday --output ~/memories-export
+    Check one later: vaultsync export --verify ~/memories-export
     """
+    if verify is not None:
+        from vaultsync.commands import exportverify
+
+        return exportverify.run(Path(os.path.expanduser(verify)), json_out=json_out, quiet=quiet)
+    if output is None:
+        raise VaultsyncError("export needs --output DIR (or --verify DIR to check an export)")
     from vaultsync.commands import export as cmd
 
     out = Path(os.path.abspath(os.path.expanduser(output)))
-    return cmd.run(vault_path(vault), fmt, at, out, json_out=json_out, quiet=quiet)
+    return cmd.run(
+        vault_path(vault), fmt, at, out, json_out=json_out, quiet=quiet, vectors=not no_vectors
+    )
 
 
 @app.command()

@@ -15,7 +15,35 @@ from vaultsync.fsutil import atomic_write
 from vaultsync.globs import GlobSet
 
 CONFIG_NAME = "vaultsync.toml"
-DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl")
+DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl", "**/*.md")
+# Well-known credential files, left out of every folder source (SPEC "Secrets"): the
+# secret scanner would reject them on every run, and a token file is no memory. A source
+# whose include names one of them (`--include .credentials.json`) takes it on purpose.
+CREDENTIAL_EXCLUDES = (
+    "**/.credentials.json",  # Claude Code's OAuth tokens
+    "**/auth.json",  # Codex CLI, opencode
+    "**/oauth_creds.json",  # Gemini CLI
+    "**/github-copilot/hosts.json",  # GitHub Copilot's OAuth tokens
+    "**/github-copilot/apps.json",
+    "**/credentials.json",
+    "**/application_default_credentials.json",  # gcloud
+    "**/.env",
+    "**/.env.*",
+    "**/*.pem",
+    "**/*.key",
+    "**/*.p12",
+    "**/*.pfx",
+    "**/id_rsa",
+    "**/id_dsa",
+    "**/id_ecdsa",
+    "**/id_ed25519",
+    "**/id_ecdsa_sk",
+    "**/id_ed25519_sk",
+    "**/.netrc",
+    "**/.git-credentials",
+    "**/.pgpass",
+)
+SECRET_POLICIES = ("block", "warn", "off", "redact")
 NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\Z")
 _DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*\Z")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -26,7 +54,7 @@ CONFIG_TEMPLATE = """\
 
 [vault]
 branch = "main"
-secrets = "block"          # block | warn | off
+secrets = "block"          # block | warn | off | redact (commit with each secret replaced)
 max_delete = 0.5           # a sync may delete at most this share of a source's files
 push_timeout = "60s"
 """
@@ -40,11 +68,21 @@ class Source:
     exclude: tuple[str, ...] = ()
     schema: str | Mapping[str, str] = "auto"
     host: str | None = None
+    deletions: str = "follow"  # follow | keep: a file deleted on disk stays in the vault
+    secrets: str | None = None  # block | warn | off | redact; None: the vault's setting
     kind: str | None = None  # "file" | "dir", recorded by track; None in older configs
 
     @property
     def root(self) -> Path:
         return Path(os.path.expanduser(self.path))
+
+    def credential_excludes(self) -> tuple[str, ...]:
+        """The built-in credential excludes that apply: all but those an include names
+        (a pattern whose last part has no wildcard and that the exclude matches)."""
+        named = [p for p in self.include if not any(c in p.rpartition("/")[2] for c in "*?[")]
+        return tuple(
+            p for p in CREDENTIAL_EXCLUDES if not any(GlobSet([p]).match(n) for n in named)
+        )
 
     def on_this_host(self, host: str) -> bool:
         return self.host is None or self.host == host
@@ -105,6 +143,9 @@ class Config:
         rules = next((s.schema for s in self.sources if s.name == name), "auto")
         return pick_schema(rules, rel)
 
+    def secrets_for(self, src: Source) -> str:
+        return src.secrets or self.secrets
+
     def source(self, name: str) -> Source:
         for src in self.sources:
             if src.name == name:
@@ -159,9 +200,9 @@ def _check_once(vault: Path, raw: bytes, doc: dict[str, Any]) -> None:
             return
     except OSError:
         pass
-    from vaultsync import schemas
+    from vaultsync import configcheck
 
-    schemas.check_config(doc)
+    configcheck.check_config(doc)
     try:
         marker.parent.mkdir(exist_ok=True)
         atomic_write(marker, digest.encode(), durable=False)
@@ -207,6 +248,8 @@ def _source(s: Mapping[str, Any]) -> Source:
         exclude=tuple(s.get("exclude", ())),
         schema=s.get("schema", "auto"),
         host=s.get("host"),
+        deletions=s.get("deletions", "follow"),
+        secrets=s.get("secrets"),
         kind=s.get("kind"),
     )
 
@@ -286,6 +329,8 @@ def _fill(table: Any, src: Source) -> None:
         "schema": src.schema if src.schema != "auto" else None,
         "host": src.host,
         "kind": src.kind,
+        "deletions": src.deletions if src.deletions != "follow" else None,
+        "secrets": src.secrets,
     }
     for key, value in settings.items():
         if value is not None:

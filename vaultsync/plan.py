@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from vaultsync import schemas
 
 SUMMARY_MAX_BYTES = 64 << 20
+SECRET_ADVICE = (
+    'not committed: exclude the file, or set secrets = "redact" (or "warn") on its source'
+)
 
 
 @dataclass(slots=True)
@@ -47,6 +50,7 @@ class Plan:
     rejected: dict[str, Rejection] = field(default_factory=dict)
     new_rejections: dict[str, bytes] = field(default_factory=dict)  # content for the side ref
     held: list[str] = field(default_factory=list)  # messages of guards that held
+    kept: list[str] = field(default_factory=list)  # gone on disk, kept (deletions = "keep")
     unavailable: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     scans: list[SourceScan] = field(default_factory=list)
@@ -193,6 +197,9 @@ def _plan_deletions(p: Plan, sc: SourceScan, cfg: Config, scope: Scope) -> None:
     gone = sc.deleted
     if not gone:
         return
+    if sc.source.deletions == "keep":
+        p.kept += gone  # an archive: never deleted, so no guard holds anything
+        return
     if not scope.allow_delete and len(gone) >= 5 and len(gone) > cfg.max_delete * tracked:
         p.held.append(
             f"source {sc.source.name!r}: {len(gone)} of {tracked} files were deleted, more than "
@@ -225,28 +232,41 @@ def _plan_file(
         p.refreshed[vp] = [*snap.stat, snap.blob]
         return None
     rel = vp.partition("/")[2]
-    checked = schemas.check(
-        snap.data, vp, schemas.pick_schema(cand.source.schema, rel), vault_root=vault
-    )
-    secrets = secret_findings(snap.data, cfg.secrets)
-    if secrets and cfg.secrets == "block":
+    policy = cfg.secrets_for(cand.source)
+    secrets = secret_findings(snap.data, policy)
+    data, blob = snap.data, snap.blob
+    if secrets and policy == "block":
         # Not written anywhere in git, not even the rejected ref: history is forever.
-        p.rejected[vp] = Rejection(secrets, snap.blob, snap.stat, iso_z(utc_now()))
+        reason = f"{secrets}; {SECRET_ADVICE}"
+        p.rejected[vp] = Rejection(reason, snap.blob, snap.stat, iso_z(utc_now()))
         return None
+    if secrets and policy == "redact":
+        # The vault's copy differs from the source by design: its blob is what the state
+        # records, so the same content redacts to the same blob and is no change.
+        from vaultsync import secretscan
+
+        data = secretscan.redact(snap.data, secretscan.spans(snap.data))
+        blob = blob_id(data)
+        if blob == committed:
+            p.refreshed[vp] = [*snap.stat, blob]
+            return None
+    schema = schemas.pick_schema(cand.source.schema, rel)
+    checked = schemas.check(data, vp, schema, vault_root=vault)
     if checked.problem is not None:
-        p.rejected[vp] = Rejection(str(checked.problem), snap.blob, snap.stat, iso_z(utc_now()))
-        if prior is None or prior.blob != snap.blob:
-            p.new_rejections[vp] = snap.data
+        p.rejected[vp] = Rejection(str(checked.problem), blob, snap.stat, iso_z(utc_now()))
+        if prior is None or prior.blob != blob:
+            p.new_rejections[vp] = data
         return None
     if secrets:
-        p.warnings.append(f'{vp}: committed with {secrets} (secrets = "warn")')
+        done = "with the secrets replaced by [REDACTED:<kind>]" if policy == "redact" else "with"
+        p.warnings.append(f'{vp}: committed {done} {secrets} (secrets = "{policy}")')
     kind = "added" if committed is None else "modified"
-    keep = checked if kind == "modified" and len(snap.data) <= SUMMARY_MAX_BYTES else None
+    keep = checked if kind == "modified" and len(data) <= SUMMARY_MAX_BYTES else None
     if keep is not None and by_lines(keep):
         # Summarised from the lines that differ (commit.summarize): the raw bytes are
         # kept instead of 150,000 parsed items.
         keep = dataclasses.replace(keep, doc=None)
-    return Change(vp, kind, snap.data, snap.stat, snap.blob, keep, committed)
+    return Change(vp, kind, data, snap.stat, blob, keep, committed)
 
 
 def by_lines(checked: schemas.Checked) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaultsync.config import Source
-from vaultsync.globs import GlobSet
+from vaultsync.globs import GlobSet, NameGate
 from vaultsync.state import RACY_WINDOW_NS, Entry, Folder, Folders, State, stat_key
 
 
@@ -43,6 +43,7 @@ class SourceScan:
     candidates: list[Candidate] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)  # credential files left out (vault paths)
 
 
 def scan_source(src: Source, state: State, full: bool) -> SourceScan:
@@ -98,6 +99,7 @@ class _Walk:
         self.src, self.known, self.result, self.full = src, known, result, full
         self.cutoff = state.scanned_ns - RACY_WINDOW_NS
         self.include, self.exclude = GlobSet(src.include), GlobSet(src.exclude)
+        self.credentials = NameGate(src.credential_excludes())
         self.visited: set[tuple[int, int]] = set()
         self.folders_seen: set[str] = set()
 
@@ -149,6 +151,7 @@ class _Walk:
         cutoff, full = self.cutoff, self.full
         by_suffix, include, exclude = self.include.suffixes, self.include.match, self.exclude.match
         has_exclude = bool(self.exclude.patterns)
+        credentials, has_credentials = self.credentials, bool(self.credentials)
         for e in listing:
             name = e.name
             st = None
@@ -169,6 +172,9 @@ class _Walk:
             elif not include(rel_dir + name):
                 continue
             if has_exclude and exclude(rel_dir + name):
+                continue
+            if has_credentials and credentials.match(name, rel_dir + name):
+                self.result.excluded.append(f"{self.src.name}/{rel_dir}{name}")
                 continue
             if st is None:
                 try:

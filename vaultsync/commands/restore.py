@@ -24,6 +24,11 @@ from vaultsync.plan import Change, Plan, secret_findings
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
 from vaultsync.state import Rejection
 
+REDACTED_NOTE = (
+    'holds [REDACTED:<kind>] where the source had secrets (secrets = "redact"): '
+    "the secrets themselves were never in the vault"
+)
+
 # atomic_write's temp name: tempfile.mkstemp(prefix=".NAME.", suffix=TMP_SUFFIX)
 _LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TMP_SUFFIX) + r"\Z", re.DOTALL)
 
@@ -167,16 +172,18 @@ def plan_file(cfg: Config, vp: str, past: bytes, req: Request) -> Action:
             hint="restore it with --to DIR",
         )
     current = _read_current(target)
+    # secrets = "redact": the vault never held the secrets, so neither does what comes back.
+    redacted = [REDACTED_NOTE] if b"[REDACTED:" in past else []
     if current is None:
         _refuse_blocked(write_path(target))
-        return Action(vp, target, "create", past, None, [])
+        return Action(vp, target, "create", past, None, redacted)
     data, detail = (
         _merge(cfg, vp, current, past, req)
         if req.merge
         else (past, _short_diff(cfg, vp, current, past))
     )
     kind = "unchanged" if data == current else "overwrite"
-    return Action(vp, target, kind, data, current, detail if kind == "overwrite" else [])
+    return Action(vp, target, kind, data, current, detail + redacted if kind == "overwrite" else [])
 
 
 def _read_current(target: Path) -> bytes | None:
@@ -296,21 +303,38 @@ def snapshot_current(
     outside = []
     for a in overwrite:
         assert a.current is not None
-        if a.vault_path in known and known[a.vault_path] == a.current:
+        current = _without_secrets(cfg, a.vault_path, a.current)
+        if a.vault_path in known and known[a.vault_path] == current:
             continue
-        if secret_findings(a.current, cfg.secrets) and cfg.secrets == "block":
+        policy = _policy(cfg, a.vault_path)
+        if secret_findings(a.current, policy) and policy == "block":
             outside.append(_keep_outside(vault, now, a.vault_path, a.current))
             continue
-        checked = schemas.check(a.current, a.vault_path, cfg.schema_for(a.vault_path))
+        checked = schemas.check(current, a.vault_path, cfg.schema_for(a.vault_path))
         if checked.problem is None:
             kind = "modified" if a.vault_path in known else "added"
-            p.changes.append(Change(a.vault_path, kind, a.current, [], blob_id(a.current)))
+            p.changes.append(Change(a.vault_path, kind, current, [], blob_id(current)))
         else:
-            p.rejected[a.vault_path] = Rejection(str(checked.problem), blob_id(a.current))
-            p.new_rejections[a.vault_path] = a.current
+            p.rejected[a.vault_path] = Rejection(str(checked.problem), blob_id(current))
+            p.new_rejections[a.vault_path] = current
     host = config.this_host()
     subject = f"pre-restore snapshot (--at {at})"
     return commit_plan(vault, gv, p, host, now, subject=subject), outside
+
+
+def _policy(cfg: Config, vp: str) -> str:
+    src = next((s for s in cfg.sources if s.name == vp.partition("/")[0]), None)
+    return cfg.secrets_for(src) if src is not None else cfg.secrets
+
+
+def _without_secrets(cfg: Config, vp: str, data: bytes) -> bytes:
+    """What of a source file a snapshot may commit under secrets = "redact": the secrets
+    replaced by [REDACTED:<kind>], as a sync commits it ("block" keeps it outside git)."""
+    if _policy(cfg, vp) != "redact":
+        return data
+    from vaultsync import secretscan
+
+    return secretscan.redact_all(data)
 
 
 def _keep_outside(vault: Path, now: datetime, vp: str, data: bytes) -> Path:

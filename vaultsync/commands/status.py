@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config, state, summary
+from vaultsync import config, runs, summary
 from vaultsync.commands.sources import one_line
 from vaultsync.errors import EXIT_OK
 from vaultsync.gitvault import GitVault
 from vaultsync.plan import Plan, Scope, load_state, plan, selected_sources
+from vaultsync.vault import Vault
 
 
 def collect(vault: Path) -> dict[str, Any]:
@@ -23,11 +24,13 @@ def collect(vault: Path) -> dict[str, Any]:
     return {
         "vault": str(vault),
         "head": head,
-        "last_sync": state.load_runs(vault).last_run,
+        "last_sync": runs.load(Vault(vault).runs_path).last_run,
         "pending": {k: p.of_kind(k) for k in ("added", "modified", "deleted")},
         "rejected": [{"path": vp, "reason": r.reason} for vp, r in sorted(p.rejected.items())],
         "unavailable": p.unavailable,
         "held": p.held,
+        "kept": p.kept,
+        "excluded": sorted(vp for sc in p.scans for vp in sc.excluded),
         "unpushed": gv.unpushed(cfg.remote, cfg.branch) if cfg.remote else None,
         "sources": [_source(cfg, p, src.name) for src in cfg.sources],
         **operations(vault),
@@ -54,10 +57,8 @@ def _source(cfg: config.Config, p: Plan, name: str) -> dict[str, Any]:
 
 def operations(vault: Path) -> dict[str, Any]:
     """What the operations code knows: the health verdict, the last forgetting alarm."""
-    from vaultsync import runs
     from vaultsync.clock import utc_now
     from vaultsync.commands import health
-    from vaultsync.vault import Vault
 
     v = Vault(vault)
     r = runs.load(v.runs_path)
@@ -106,6 +107,10 @@ def run(vault: Path, json_out: bool = False, quiet: bool = False, files: bool = 
     return EXIT_OK
 
 
+_TAKE_IT = "to back it up on purpose, add --include with its name"
+_KEEP = '(deletions = "keep")'
+
+
 def render(doc: dict[str, Any], files: bool = False) -> str:
     head = (doc["head"] or "(no commits)")[:10]
     lines = [
@@ -124,6 +129,10 @@ def render(doc: dict[str, Any], files: bool = False) -> str:
     else:
         lines += [f"  {line}" for line in summary.by_source(pending.items())]
         lines.append(f"  {summary.files_hint(total)}")
+    if doc["kept"]:
+        n = len(doc["kept"])
+        lines.append(f"kept:      {n} file(s) deleted on disk, kept in the vault " + _KEEP)
+    lines += [f"excluded:  {vp} (a credential file: {_TAKE_IT})" for vp in doc["excluded"]]
     for r in doc["rejected"]:
         lines.append(f"rejected:  {r['path']}: {r['reason']}")
         lines.append(f"  to do:   {todo(r['reason'])}")
