@@ -5,7 +5,6 @@ import os
 from datetime import datetime
 
 from tests.conftest import HOST, Env
-from vaultsync.config import DEFAULT_INCLUDE
 
 
 def test_sources_lists_every_source_with_its_settings_and_files(env: Env) -> None:
@@ -20,7 +19,7 @@ def test_sources_lists_every_source_with_its_settings_and_files(env: Env) -> Non
     on_disk = [p for p in mem.rglob("*.json*") if "export" not in p.parts]
     folder = docs["mem"]
     assert folder["path"] == "~/mem" and folder["kind"] == "folder" and folder["host"] == HOST
-    assert folder["include"] == list(DEFAULT_INCLUDE)
+    assert folder["include"] == ["**/*.json", "**/*.jsonl", "**/*.md"]
     assert folder["exclude"] == ["export/**"]
     assert folder["schema"] == "auto" and folder["deletions"] == "follow"
     assert folder["files"] == len(on_disk)
