@@ -633,8 +633,9 @@ def bundle(
 ) -> int:
     """Write the whole vault as one verified git bundle file, for an offsite copy.
 
+    \b
     Example: vaultsync bundle --output /media/usb/vault.bundle
-    Restore it on any machine: vaultsync init --from /media/usb/vault.bundle
+    Example (restore it on any machine): vaultsync init --from /media/usb/vault.bundle
     """
     from vaultsync.commands import bundle as cmd
 
