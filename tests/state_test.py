@@ -107,3 +107,42 @@ def test_a_vault_commit_touching_no_tracked_file_is_absorbed_once(synced: Env) -
     saved = state.load(synced.vault)
     # Recorded, so later syncs do not work out again what that commit changed.
     assert saved is not None and saved.head == synced.git("rev-parse", "HEAD").strip()
+
+
+def test_a_state_entry_for_a_path_not_in_head_makes_no_empty_commit(synced: Env) -> None:
+    saved = state.load(synced.vault)
+    assert saved is not None
+    ghost = saved.entry(RECORD)
+    assert ghost is not None
+    saved.put("mem/ghost.json", ghost)  # listed by the state, in no commit, not on disk
+    state.save(synced.vault, saved)
+    before = synced.commits()
+    assert "nothing changed" in synced.vs("sync").stdout
+    assert synced.commits() == before
+    assert not synced.git("log", "-1", "--format=%s").strip().endswith("-1")
+
+
+def _deep(n: int) -> str:
+    return "[" * n + "]" * n
+
+
+@pytest.mark.parametrize("damage", ["1e999", "deep", "folder", "fifo", "wrong-types"])
+def test_a_damaged_state_is_rebuilt_never_a_crash_or_a_hang(synced: Env, damage: str) -> None:
+    state_file = synced.vault / ".last_sync"
+    state_file.unlink()
+    if damage == "1e999":
+        state_file.write_text('{"version": 2, "head": null, "scanned_ns": 1e999, "files": {}}')
+    elif damage == "deep":
+        state_file.write_text('{"version": 2, "files": ' + _deep(100_000) + "}")
+    elif damage == "folder":
+        state_file.mkdir()
+        (state_file / "x").write_text("x")
+    elif damage == "fifo":
+        os.mkfifo(state_file)
+    else:
+        state_file.write_text('{"version": 2, "head": 5, "scanned_ns": "x", "files": []}')
+    before = synced.commits()
+    assert "nothing changed" in synced.vs("sync", timeout=60).stdout
+    assert synced.commits() == before
+    assert state_file.is_file() and state.load(synced.vault) is not None  # rebuilt
+    assert "nothing changed" in synced.vs("sync", timeout=60).stdout

@@ -118,7 +118,7 @@ def commit_message(
     subject = f"vaultsync: {subject or iso_z(when)} {counts}"
     said = summaries or {}
     body = [
-        f"{c.vault_path}: {said.get(c.vault_path, c.kind)}"
+        f"{printable(c.vault_path)}: {said.get(c.vault_path, c.kind)}"
         for c in sorted(p.changes, key=lambda c: c.vault_path)
     ]
     trailers = f"Vaultsync-Host: {host}\nVaultsync-Version: {__version__}"
@@ -184,5 +184,12 @@ def _summarize_lines(before: bytes, after: bytes, schema: str) -> str:
     return semdiff.diff_docs(gone, came, schema).summary()
 
 
+def printable(vp: str) -> str:
+    """A vault path as text for a message: a name that is not UTF-8 (held as surrogates)
+    shows its bytes as \\xNN, a newline as \\n, so git gets valid UTF-8, one line each."""
+    raw = vp.encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "backslashreplace").replace("\n", "\\n")
+
+
 def rejection_message(vp: str, reason: str, host: str) -> str:
-    return f"vaultsync: rejected {vp}\n\n{reason}\n\nVaultsync-Host: {host}\n"
+    return f"vaultsync: rejected {printable(vp)}\n\n{reason}\n\nVaultsync-Host: {host}\n"

@@ -138,17 +138,20 @@ def plan(
 ) -> Plan:
     p = Plan(head=st.head, scanned_ns=time.time_ns())
     for src in sources:
-        sc = scan_source(src, st, scope.full)
+        sc = scan_source(src, st, scope.full, vault)
         p.scans.append(sc)
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
+        if sc.available and sc.single and not st.files.get(src.name):
+            _check_still_a_file(sc, gv, st.head)
         if not sc.available:
             p.unavailable.append(
                 f"source {src.name!r} is unavailable ({sc.reason}); nothing of it was deleted"
             )
             continue
+        _drop_ghosts(sc, gv, st)
         _plan_deletions(p, sc, cfg, scope)
     _plan_config(p, cfg, gv, st, sink)
-    candidates = [c for sc in p.scans for c in sc.candidates]
+    candidates = [c for sc in p.scans if sc.available for c in sc.candidates]
     # New files (or a rebuilt state): the content HEAD already has is no change.
     known = head_blobs(
         gv, st.head, [c.vault_path for c in candidates if st.entry(c.vault_path) is None]
@@ -173,6 +176,31 @@ def _plan_config(p: Plan, cfg: Config, gv: GitVault, st: State, sink: Sink | Non
         if sink is not None:
             sink(change)
     p.config_blob = blob
+
+
+def _check_still_a_file(sc: SourceScan, gv: GitVault, head: str | None) -> None:
+    """A file where HEAD holds a folder of that source (the state, which would say so,
+    is lost): the folder was replaced, and committing `mem/mem` would bury it."""
+    if head is None:
+        return
+    name = sc.source.name
+    if set(gv.tree_blobs(head, [name])) - {f"{name}/{sc.source.root.name}"}:
+        sc.available = False
+        sc.reason = f"{sc.source.path}: not a folder any more (a file took its place)"
+
+
+def _drop_ghosts(sc: SourceScan, gv: GitVault, st: State) -> None:
+    """A file the state lists but HEAD lacks (a hand-edited or stale state) is not a
+    deletion to commit: forget it, and rewrite the state."""
+    if not sc.deleted:
+        return
+    in_head = head_blobs(gv, st.head, sc.deleted)
+    ghosts = [vp for vp in sc.deleted if vp not in in_head]
+    for vp in ghosts:
+        st.drop(vp)
+    if ghosts:
+        sc.deleted = [vp for vp in sc.deleted if vp in in_head]
+        st.moved = True
 
 
 def _plan_deletions(p: Plan, sc: SourceScan, cfg: Config, scope: Scope) -> None:

@@ -6,6 +6,7 @@ from the state, is racily clean, or `--full` asks for it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as st_mode
 from collections.abc import Iterator
@@ -39,13 +40,16 @@ class SourceScan:
     source: Source
     available: bool = True
     reason: str = ""
+    single: bool = False  # a single-file source
     seen: int = 0  # files found on disk
     candidates: list[Candidate] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def scan_source(src: Source, state: State, full: bool) -> SourceScan:
+def scan_source(src: Source, state: State, full: bool, vault: Path | None = None) -> SourceScan:
+    """`vault`: a folder never scanned (a hand-edited source that contains the vault
+    would otherwise copy the vault into itself every sync)."""
     result = SourceScan(src)
     root = src.root
     try:
@@ -56,8 +60,13 @@ def scan_source(src: Source, state: State, full: bool) -> SourceScan:
         return result
     known = state.files.get(src.name, {})
     if st_mode.S_ISDIR(root_st.st_mode):
-        _Walk(src, state, known, result, full).run(str(root))
+        _Walk(src, state, known, result, full, vault).run(str(root))
     elif st_mode.S_ISREG(root_st.st_mode):
+        if was_folder(known, root.name):
+            result.available = False
+            result.reason = f"{src.path}: not a folder any more (a file took its place)"
+            return result
+        result.single = True
         _single_file(src, state, known, result, root_st, full)
     else:
         result.available = False
@@ -77,6 +86,11 @@ def _single_file(
         )
 
 
+def was_folder(known: Folders, name: str) -> bool:
+    """Whether the state saw this source as a folder (anything but one file of that name)."""
+    return any(folder or set(f.columns().names) - {name} for folder, f in known.items())
+
+
 def _moved(e: Entry | None, st: os.stat_result, cutoff: int) -> bool:
     """Whether a file must be read: new, its stat moved, or racily clean."""
     return (
@@ -93,12 +107,22 @@ class _Walk:
     """One pass over a directory source: stat every included file, compare with the state."""
 
     def __init__(
-        self, src: Source, state: State, known: Folders, result: SourceScan, full: bool
+        self,
+        src: Source,
+        state: State,
+        known: Folders,
+        result: SourceScan,
+        full: bool,
+        vault: Path | None,
     ) -> None:
         self.src, self.known, self.result, self.full = src, known, result, full
+        self.visited: set[tuple[int, int]] = set()
+        if vault is not None:
+            with contextlib.suppress(OSError):
+                v = os.stat(vault)
+                self.visited.add((v.st_dev, v.st_ino))  # never entered, like a symlink loop
         self.cutoff = state.scanned_ns - RACY_WINDOW_NS
         self.include, self.exclude = GlobSet(src.include), GlobSet(src.exclude)
-        self.visited: set[tuple[int, int]] = set()
         self.folders_seen: set[str] = set()
 
     def run(self, root: str) -> None:
@@ -107,6 +131,8 @@ class _Walk:
         while stack:
             path, folder = stack.pop()
             stack += self._folder(path, folder)
+            if not self.result.available:
+                return
         prefix = self.src.name + "/"
         for folder in self.known.keys() - self.folders_seen:  # folders gone as a whole
             names = self.known[folder].columns().names
@@ -122,7 +148,9 @@ class _Walk:
             self.visited.add((dir_st.st_dev, dir_st.st_ino))
             listing = os.scandir(path)  # iterated lazily: a list of 20k entries costs 60 ms
         except OSError as exc:
-            self.result.skipped.append(Skipped(Path(path), f"cannot list folder: {exc.strerror}"))
+            # What cannot be listed is unknown, not gone: nothing of the source is deleted.
+            self.result.available = False
+            self.result.reason = f"cannot list folder {path}: {exc.strerror}"
             return []
         self.folders_seen.add(folder)
         rel_dir = folder + "/" if folder else ""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat as st_mode
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from vaultsync.fsutil import atomic_write
 
 STATE_NAME = ".last_sync"
 VERSION = 2  # 2: columnar folders
+MAX_STATE_BYTES = 1 << 30  # a bigger `.last_sync` is not ours: rebuilt, never read
 # A file modified this close to the scan may be modified again within the same
 # timestamp tick without its stat changing (git's "racily clean" case): such an
 # entry is hashed again next run. 2 s covers the coarsest common file systems.
@@ -41,14 +44,24 @@ class Folder:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Folder:
-        names = doc["names"].split("\n") if doc["names"] else []
-        if len(doc["stat"]) != 4 * len(names) or len(doc["blobs"]) != BLOB_LEN * len(names):
+        joined, stat, blobs = doc["names"], doc["stat"], doc["blobs"]
+        # Names joined by newlines; a folder where a name holds a newline stores a list.
+        names = joined if isinstance(joined, list) else joined.split("\n") if joined else []
+        if not (all(isinstance(n, str) for n in names) and isinstance(stat, list)):
+            raise ValueError("columns of the wrong type")
+        if not isinstance(blobs, str):
+            raise ValueError("columns of the wrong type")
+        if len(stat) != 4 * len(names) or len(blobs) != BLOB_LEN * len(names):
             raise ValueError("columns of different lengths")
-        return cls(names, doc["stat"], doc["blobs"])
+        if not all(type(x) is int for x in stat):
+            raise ValueError("a stat number that is not an integer")
+        return cls(names, stat, blobs)
 
     def to_json(self) -> dict[str, Any]:
         self.columns()
-        return {"names": "\n".join(self.names), "stat": self.stat, "blobs": self.blobs}
+        joined = "\n".join(self.names)
+        names = list(self.names) if joined.count("\n") >= len(self.names) else joined
+        return {"names": names, "stat": self.stat, "blobs": self.blobs}
 
     def columns(self) -> Folder:
         """Bring the columns up to date after changes (before a scan or a save)."""
@@ -153,23 +166,63 @@ def path_for(vault: Path) -> Path:
 
 
 def load(vault: Path) -> State | None:
-    """The saved state, or None when it is missing, truncated or of an unknown version."""
-    try:
-        doc = json.loads(path_for(vault).read_bytes())
-        if doc.get("version") != VERSION:
-            return None
-        return State(
-            head=doc["head"],
-            scanned_ns=int(doc["scanned_ns"]),
-            files={
-                src: {folder: Folder.from_json(f) for folder, f in folders.items()}
-                for src, folders in doc["files"].items()
-            },
-            rejected={k: Rejection(**v) for k, v in doc.get("rejected", {}).items()},
-            config_blob=doc.get("config_blob"),
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    """The saved state, or None when it is missing or damaged in any way (truncated,
+    garbage, of another version, a folder or a FIFO, numbers out of range, nesting too
+    deep): a damaged state costs a rebuild, never a crash, a hang or a wrong answer."""
+    data = _read_regular(path_for(vault))
+    if data is None:
         return None
+    try:
+        return _parse(json.loads(data))
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
+        return None
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The file's bytes if it is a regular file; never blocks on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not st_mode.S_ISREG(st.st_mode) or st.st_size > MAX_STATE_BYTES:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _parse(doc: dict[str, Any]) -> State | None:
+    if doc.get("version") != VERSION:
+        return None
+    head, scanned, config_blob = doc["head"], doc["scanned_ns"], doc.get("config_blob")
+    if not (_opt_str(head) and type(scanned) is int and _opt_str(config_blob)):
+        return None
+    return State(
+        head=head,
+        scanned_ns=scanned,
+        files={
+            src: {folder: Folder.from_json(f) for folder, f in folders.items()}
+            for src, folders in doc["files"].items()
+        },
+        rejected={k: _rejection(v) for k, v in doc.get("rejected", {}).items()},
+        config_blob=config_blob,
+    )
+
+
+def _opt_str(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _rejection(doc: dict[str, Any]) -> Rejection:
+    r = Rejection(**doc)
+    if not (isinstance(r.reason, str) and _opt_str(r.blob) and isinstance(r.stat, list)):
+        raise ValueError("a rejection of the wrong shape")
+    return r
 
 
 def save(vault: Path, state: State) -> None:
@@ -184,15 +237,38 @@ def save(vault: Path, state: State) -> None:
             for src, folders in sorted(state.files.items())
         },
     }
-    atomic_write(path_for(vault), json.dumps(doc, separators=(",", ":")).encode())
+    path = path_for(vault)
+    _clear_damage(vault, path)
+    atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
+
+
+def _clear_damage(vault: Path, path: Path) -> None:
+    """Make room for the state where something else took its name: a FIFO or a link is
+    removed, a folder moved into `.vaultsync/` (it is not ours to delete)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if st_mode.S_ISREG(st.st_mode):
+        return
+    if st_mode.S_ISDIR(st.st_mode):
+        aside = vault / ".vaultsync" / f"damaged-last_sync-{time.time_ns()}"
+        aside.parent.mkdir(exist_ok=True)
+        os.replace(path, aside)
+    else:
+        path.unlink()
 
 
 def load_runs(vault: Path) -> Runs:
+    data = _read_regular(vault / ".vaultsync" / RUNS_NAME)
     try:
-        doc = json.loads((vault / ".vaultsync" / RUNS_NAME).read_bytes())
-        return Runs(doc.get("last_run"), doc.get("last_success"))
-    except (OSError, ValueError, AttributeError):
+        doc = json.loads(data or b"{}")
+        last_run, last_success = doc.get("last_run"), doc.get("last_success")
+    except (ValueError, AttributeError, RecursionError):
         return Runs()
+    if not (_opt_str(last_run) and _opt_str(last_success)):
+        return Runs()
+    return Runs(last_run, last_success)
 
 
 def save_runs(vault: Path, runs: Runs) -> None:
