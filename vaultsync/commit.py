@@ -129,16 +129,17 @@ def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str
     """'+3 entities, 1 entity changed' per modified file, diffed against HEAD's version.
     Files over SUMMARY_MAX_BYTES say only "modified": parsing the old version of a
     600 MB export as well would double the memory a sync needs."""
+    known = {c.vault_path: c.summary for c in changes if c.summary is not None}
     wanted = [
         c
         for c in changes
         if c.checked is not None and c.checked.problem is None and c.old_blob is not None
     ]
     if not head or not wanted or len(wanted) > SUMMARY_MAX_FILES:
-        return {}
+        return known
 
     old = gv.read_objects([c.old_blob or "" for c in wanted], [c.vault_path for c in wanted])
-    out = {}
+    out = known
     for c in wanted:
         assert c.checked is not None
         before = old.get(c.vault_path)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vaultsync import config, state
+from vaultsync.appended import APPEND_MIN_BYTES, Growth, check_new_lines, growth, summary
 from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
 from vaultsync.gitvault import GitVault, iso_z, utc_now
@@ -35,6 +36,7 @@ class Change:
     blob: str | None = None
     checked: schemas.Checked | None = None  # the new version parsed, for the commit body
     old_blob: str | None = None  # HEAD's version, read by id for the commit body
+    summary: str | None = None  # known without reading HEAD's version (an append)
 
 
 @dataclass
@@ -239,11 +241,14 @@ def _plan_file(
     if snap.blob == committed:
         p.refreshed[vp] = [*snap.stat, snap.blob]
         return None
-    rel = vp.partition("/")[2]
-    checked = schemas.check(
-        snap.data, vp, schemas.pick_schema(cand.source.schema, rel), vault_root=vault
-    )
-    secrets = secret_findings(snap.data, cfg.secrets)
+    schema = schemas.pick_schema(cand.source.schema, vp.partition("/")[2])
+    grown = _appended(snap.data, vp, schema, st, committed, vault)
+    if grown is not None:
+        checked, g = grown
+        secrets = secret_findings(snap.data[g.offset :], cfg.secrets)
+    else:
+        checked = schemas.check(snap.data, vp, schema, vault_root=vault)
+        secrets = secret_findings(snap.data, cfg.secrets)
     if secrets and cfg.secrets == "block":
         # Not written anywhere in git, not even the rejected ref: history is forever.
         p.rejected[vp] = Rejection(secrets, snap.blob, snap.stat, iso_z(utc_now()))
@@ -256,12 +261,32 @@ def _plan_file(
     if secrets:
         p.warnings.append(f'{vp}: committed with {secrets} (secrets = "warn")')
     kind = "added" if committed is None else "modified"
+    if checked.lines and len(snap.data) >= APPEND_MIN_BYTES:
+        st.line_schemas[vp] = [snap.blob, checked.schema]
+    if grown is not None:
+        return Change(vp, kind, snap.data, snap.stat, snap.blob, None, committed, summary(checked))
     keep = checked if kind == "modified" and len(snap.data) <= SUMMARY_MAX_BYTES else None
     if keep is not None and by_lines(keep):
         # Summarised from the lines that differ (commit.summarize): the raw bytes are
         # kept instead of 150,000 parsed items.
         keep = dataclasses.replace(keep, doc=None)
     return Change(vp, kind, snap.data, snap.stat, snap.blob, keep, committed)
+
+
+def _appended(
+    data: bytes, vp: str, schema: str, st: State, committed: str | None, vault: Path
+) -> tuple[schemas.Checked, Growth] | None:
+    """The new lines checked, when `data` only appends lines to the committed version."""
+    old = st.entry(vp)
+    if old is None or committed is None or committed != old[4] or len(data) < APPEND_MIN_BYTES:
+        return None
+    known = st.line_schemas.get(vp)
+    auto = schema == "auto"
+    if auto:
+        schema = known[1] if known and known[0] == committed else ""
+    g = growth(data, vp, old[0], committed, schema or None)
+    checked = check_new_lines(data, vp, g, auto, vault) if g else None
+    return (checked, g) if checked is not None and g is not None else None
 
 
 def by_lines(checked: schemas.Checked) -> bool:

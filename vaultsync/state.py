@@ -116,6 +116,9 @@ class State:
     files: dict[str, Folders] = field(default_factory=dict)
     rejected: dict[str, Rejection] = field(default_factory=dict)  # by vault path
     config_blob: str | None = None
+    # vault path -> [blob, schema] of big JSON Lines files: the schema the committed
+    # version was checked against, so an append is checked by its new lines only.
+    line_schemas: dict[str, list[str]] = field(default_factory=dict)
     rebuilt: bool = False
     moved: bool = False  # made to follow a HEAD that moved since it was saved: rewrite it
 
@@ -211,7 +214,15 @@ def _parse(doc: dict[str, Any]) -> State | None:
         },
         rejected={k: _rejection(v) for k, v in doc.get("rejected", {}).items()},
         config_blob=config_blob,
+        line_schemas=_line_schemas(doc.get("line_schemas", {})),
     )
+
+
+def _line_schemas(doc: dict[str, Any]) -> dict[str, list[str]]:
+    out = {vp: v for vp, v in doc.items() if isinstance(v, list) and len(v) == 2}
+    if not all(isinstance(x, str) for v in out.values() for x in v):
+        raise ValueError("a line schema of the wrong shape")
+    return out
 
 
 def _opt_str(value: object) -> bool:
@@ -232,6 +243,9 @@ def save(vault: Path, state: State) -> None:
         "scanned_ns": state.scanned_ns,
         "config_blob": state.config_blob,
         "rejected": {k: v.to_json() for k, v in sorted(state.rejected.items())},
+        "line_schemas": {
+            vp: v for vp, v in sorted(state.line_schemas.items()) if state.entry(vp) is not None
+        },
         "files": {
             src: {folder: f.to_json() for folder, f in sorted(folders.items())}
             for src, folders in sorted(state.files.items())
