@@ -5,6 +5,7 @@ changed")."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,24 @@ def test_growth_of_a_true_append() -> None:
     assert g is not None and (g.offset, g.lines_before) == (len(old), 3)
     assert growth(new, "m.json", len(old), blob_id(old), "json") is None  # not line-wise
     assert growth(new, "m.jsonl", len(old), blob_id(old), None) is None  # schema unknown
+
+
+def test_versions_of_a_big_file_are_stored_as_deltas(env: Env) -> None:
+    folder = env.home / "projects"
+    folder.mkdir()
+    path = folder / "big.jsonl"
+    rng = random.Random(3)
+    path.write_text(
+        "".join(json.dumps({"t": rng.randbytes(600).hex()}) + "\n" for _ in range(1800))
+    )
+    size = path.stat().st_size
+    env.vs("init")
+    env.vs("track", str(folder))
+    env.vs("sync")
+    for i in range(6):
+        append(path, turn(i))
+        assert json.loads(env.vs("sync", "--json").stdout)["modified"] == ["projects/big.jsonl"]
+    stored = sum(f.stat().st_size for f in (env.vault / ".git").rglob("*") if f.is_file())
+    assert stored < 2 * size  # seven whole versions would be over 3.5x (hex halves in zlib)
+    env.git("fsck", "--no-progress")
+    assert env.git("show", "HEAD:projects/big.jsonl") == path.read_text()
