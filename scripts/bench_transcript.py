@@ -94,9 +94,9 @@ def transcript_group(
     final = transcript.stat().st_size
     git_mb = dir_bytes(vault / ".git") / MB
     peer_mb = dir_bytes(peer / ".git") / MB
-    store = Row(f"vault `.git` after {appends} syncs (MB, not s)", Sample([git_mb]),
-                "the transcript's own size (MB)", Sample([final / MB]),
-                Target(1.5, "ratio", f"{key}-store"))
+    store = Row(f"vault `.git` after {appends} syncs", Sample([git_mb]),
+                "the transcript's own size", Sample([final / MB]),
+                Target(1.5, "ratio", f"{key}-store"), unit="MB")
     group = Group(title, [
         Row(f"sync after a ~4 KB append ({appends} runs)", ours,
             "shell recipe: `cp -ru SRC/. VAULT/ && git add -A && git commit`", shell,
