@@ -220,3 +220,27 @@ def test_a_second_real_sync_exits_3_while_the_first_runs(synced: Env) -> None:
     else:  # the first finished before the second asked: it must then have found nothing
         assert second.returncode == 0 and "nothing changed" in second.stdout
     assert "mem/bulk/3999.json" in synced.head_files()
+
+
+def test_a_config_edit_that_drops_sources_is_held(synced: Env) -> None:
+    """A truncated vaultsync.toml that still parses (every source gone) used to be
+    committed, and every later sync, here and on each clone, was a silent no-op."""
+    config = synced.vault / "vaultsync.toml"
+    text = config.read_text()
+    config.write_text(text[: text.index("[[sources]]")])
+    before = synced.commits()
+    err = synced.vs("sync", code=1).stderr
+    assert "no longer has the source(s) mem" in err and "vaultsync untrack" in err
+    assert synced.commits() == before
+    assert "[[sources]]" in synced.git("show", "HEAD:vaultsync.toml")
+    synced.vs("sync", code=1)  # held every run until it is put right, not once
+    # Meant: --allow-delete commits it.
+    synced.vs("sync", "--allow-delete", code=1)  # exit 1: now no source is tracked
+    assert "[[sources]]" not in synced.git("show", "HEAD:vaultsync.toml")
+
+
+def test_a_config_edit_that_keeps_sources_is_committed(synced: Env) -> None:
+    config = synced.vault / "vaultsync.toml"
+    config.write_text(config.read_text().replace("max_delete = 0.5", "max_delete = 0.6"))
+    synced.vs("sync")
+    assert "max_delete = 0.6" in synced.git("show", "HEAD:vaultsync.toml")

@@ -214,3 +214,23 @@ def test_commit_body_of_a_legacy_graph_turned_into_json_lines(synced: Env) -> No
     synced.vs("sync")
     body = synced.git("log", "-1", "--format=%b")
     assert "mem/graph/memory.json: -1 entity, -2 relations" in body
+
+
+def _nested(depth: int, leaf: int) -> str:
+    text = str(leaf)
+    for _ in range(depth):
+        text = '{"a": ' + text + "}"
+    return text
+
+
+def test_a_summary_that_fails_degrades_to_modified(synced: Env) -> None:
+    """Valid JSON nested 600 deep made the commit summary raise RecursionError, and the
+    whole sync (every other file with it) failed with exit 70."""
+    deep = synced.home / "mem" / "deep.json"
+    deep.write_text('{"id": "d", "content": "x", "metadata": ' + _nested(600, 1) + "}")
+    synced.vs("sync")
+    deep.write_text('{"id": "d", "content": "x", "metadata": ' + _nested(600, 2) + "}")
+    (synced.home / "mem" / "other.json").write_text('{"id": "o", "content": "z"}')
+    doc = json.loads(synced.vs("sync", "--json").stdout)
+    assert doc["modified"] == ["mem/deep.json"] and doc["added"] == ["mem/other.json"]
+    assert "mem/deep.json: modified" in synced.git("log", "-1", "--format=%B")

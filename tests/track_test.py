@@ -94,8 +94,11 @@ def test_adopt_binds_sources_to_this_machine(env: Env) -> None:
     env.vs("init")
     env.vs("track", str(env.home / "mem"))
     env.env["VAULTSYNC_HOST"] = "newlaptop"
-    # On another machine the source is not synced, and --source says why.
-    assert "nothing changed" in env.vs("sync").stdout
+    # On another machine the source is not synced: the sync says so and does not exit 0
+    # (a renamed machine would otherwise back up nothing, "ok", forever).
+    err = env.vs("sync", code=1).stderr
+    assert "no source is bound to this machine ('newlaptop')" in err
+    assert "mem (testhost)" in err and "vaultsync adopt mem" in err
     err = env.vs("sync", "--source", "mem", code=2).stderr
     assert "belongs to host 'testhost'" in err and "vaultsync adopt mem" in err
     env.vs("adopt", "mem")

@@ -26,11 +26,15 @@ class Committer:
         self._writer: CommitWriter | None = None
         self._marks: dict[str, str] = {}
         self._folders: set[str] = set()
-        self._sizes: list[tuple[Change, int]] = []
+        self._copied: list[str] = []  # work-tree copies to take back if the commit fails
+        self.bytes_in = 0  # what the commit needs on disk, roughly (a full-disk message)
+        self._big_version = False  # a new version of a big file: pack it as a delta
 
     def __call__(self, c: Change) -> None:
         assert c.data is not None
-        self._sizes.append((c, len(c.data)))
+        self.bytes_in += len(c.data)
+        self._copied.append(c.vault_path)
+        self._big_version |= c.kind == "modified" and len(c.data) >= DELTA_MIN_BYTES
         self._copy_in(c.vault_path, c.data)
         self._marks[c.vault_path] = self.writer.blob(c.data)
         if c.checked is None or not by_lines(c.checked):
@@ -72,19 +76,25 @@ class Committer:
             parent = None  # later commits in one fast-import session continue the ref
         w.close()
         self._writer = None
+        self._copied = []  # committed: the copies are HEAD's now
         if not files:
             return None
         self.gv.stage([c.vault_path for c in p.changes])
-        if any(c.kind == "modified" and size >= DELTA_MIN_BYTES for c, size in self._sizes):
+        if self._big_version:
             pack_versions(self.gv)
         else:
             self.gv.pack_if_needed()
         return self.gv.head()
 
     def abort(self) -> None:
+        """Nothing of a failed commit stays: git's temporary files, and the work-tree
+        copies (put back as HEAD has them), so the next run starts as this one did."""
         if self._writer is not None:
             self._writer.abort()
             self._writer = None
+        if self._copied:
+            self.gv.restore_work_tree(self._copied)
+            self._copied = []
 
     def _delete(self, vp: str) -> None:
         target = self.vault / vp
@@ -161,7 +171,12 @@ def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str
         assert c.checked is not None
         before = old.get(c.vault_path)
         if before is not None:
-            summary = _summarize(c, before)
+            try:
+                summary = _summarize(c, before)
+            except (RecursionError, ValueError, TypeError, KeyError, AttributeError):
+                # A summary is a courtesy: valid JSON nested 600 deep, or a shape the
+                # differ does not expect, says "modified" rather than failing the sync.
+                summary = None
             if summary is not None:
                 out[c.vault_path] = summary
         c.checked, c.data = None, None  # not needed past this point

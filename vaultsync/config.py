@@ -201,6 +201,16 @@ def _source(s: Mapping[str, Any]) -> Source:
     )
 
 
+def dropped_sources(committed: bytes, now: Config) -> list[str]:
+    """Names of sources the committed configuration has and `now` does not."""
+    try:
+        doc = tomllib.loads(committed.decode("utf-8"))
+        before = {s.get("name") for s in doc.get("sources", []) if isinstance(s, dict)}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+        return []
+    return sorted(str(n) for n in before - {s.name for s in now.sources} if n)
+
+
 def display_path(path: Path) -> str:
     """A path under the user's home as `~/…`, so one vault serves the user on another machine."""
     home = Path.home()

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultsync.gitvault import iso_z, utc_now
+from vaultsync.clock import iso_z, utc_now
 
 if TYPE_CHECKING:
-    from vaultsync.plan import Plan
+    from vaultsync.result import SyncResult
+    from vaultsync.vault import Vault
 
 MAX_BYTES = 1 << 20
 KEEP = 3
@@ -23,8 +24,9 @@ def append(vault: Path, event: str, message: str) -> None:
     path = log_path(vault)
     path.parent.mkdir(parents=True, exist_ok=True)
     _rotate(path)
-    line = f"{iso_z(utc_now())} pid={os.getpid()} {event}: {message}\n"
-    with open(path, "a", encoding="utf-8") as f:
+    # One line per event: a message's own newlines would split it.
+    line = f"{iso_z(utc_now())} pid={os.getpid()} {event}: {' | '.join(message.splitlines())}\n"
+    with open(path, "a", encoding="utf-8", errors="backslashreplace") as f:
         f.write(line)
 
 
@@ -41,16 +43,25 @@ def _rotate(path: Path) -> None:
     path.replace(path.with_name(f"{path.name}.1"))
 
 
-def log_sync(vault: Path, p: Plan, commit: str | None) -> None:
-    counts = " ".join(f"{k}={len(p.of_kind(k))}" for k in ("added", "modified", "deleted"))
-    append(vault, "sync", f"commit={commit or '-'} {counts} rejected={len(p.rejected)}")
-    for vp, r in sorted(p.rejected.items()):
-        append(vault, "rejected", f"{vp}: {r.reason}")
-    for msg in p.held:
-        append(vault, "guard", msg)
-    for msg in p.unavailable:
-        append(vault, "unavailable", msg)
-    if p.push_error:
-        append(vault, "push-failed", p.push_error)
-    for msg in p.skipped:
-        append(vault, "skipped", msg)
+def log_result(vault: Vault, r: SyncResult) -> None:
+    """The log lines of one sync (an observer of every run)."""
+    if r.dry_run:
+        return
+    root = vault.root
+    if r.failure is not None:
+        append(root, "locked" if r.failure.locked else "sync-failed", r.failure.message)
+        return
+    counts = f"added={len(r.added)} modified={len(r.modified)} deleted={len(r.deleted)}"
+    append(root, "sync", f"commit={r.commit or '-'} {counts} rejected={len(r.rejected)}")
+    for rej in r.rejected:
+        append(root, "rejected", f"{rej.path}: {rej.reason}")
+    for msg in r.held:
+        append(root, "guard", msg)
+    for msg in r.unavailable:
+        append(root, "unavailable", msg)
+    for msg in r.unbound:
+        append(root, "unbound", msg)
+    if r.push.failed:
+        append(root, "push-failed", f"{r.push.status}: {r.push.message}")
+    for msg in r.skipped:
+        append(root, "skipped", msg)

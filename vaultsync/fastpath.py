@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vaultsync.commands.sync import Options
+from vaultsync.engine import SyncOptions as Options
 
 _FLAGS = {
     "--dry-run": "dry_run",

@@ -71,10 +71,15 @@ def replace_file(path: str, data: bytes) -> None:
     tmp = os.path.join(folder, tmp_name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        _write_all(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # a full disk must not leave half a copy behind
+        raise
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -116,6 +121,21 @@ class VaultLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+
+    def holder(self) -> int | None:
+        """The pid of the process holding the lock now, or None when nobody does."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _read_pid(fd) or -1
+        else:
+            return None
+        finally:
+            os.close(fd)  # also drops the shared lock taken to test
 
     def release(self) -> None:
         if self._fd is not None:

@@ -1,28 +1,32 @@
-"""The only module that talks to git.
+"""The vault's git API: reading history, writing commits (through fastimport), the
+index, pushes and fetches, locks and settings. Every git process is started by
+gitrun, with its allow-listed environment.
 
 The sync's hot path drives git plumbing as child processes: importing GitPython
 alone costs ~80 ms, more than a whole no-change sync of a small vault may take.
-Commits are written with `git fast-import`: it builds only the trees along changed
-paths and writes one pack, so a sync never rewrites a 100k-entry index to commit
-and an initial import never leaves 100,000 loose objects. GitPython (`repo.git`,
-never its index API) serves the colder commands: init, clone, log, reads at a
-revision. Every `Repo` is closed: its cat-file helper processes leak otherwise.
+GitPython (`repo.git`, never its index API, pinned to the vault's GIT_DIR) is left
+for cold paths. Every `Repo` is closed: its cat-file helper processes leak otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from vaultsync import fsutil
-from vaultsync.errors import GitError, VaultsyncError
+from vaultsync import fsutil, gitrun
+from vaultsync.clock import iso_z as iso_z  # re-exported for older imports
+from vaultsync.clock import utc_now as utc_now
+from vaultsync.errors import GitTimeout, VaultsyncError
+from vaultsync.fastimport import CommitWriter as CommitWriter
+from vaultsync.fastimport import Ident as Ident
+from vaultsync.gitrun import classify_push_error
+from vaultsync.gitrun import git_env as git_env
+from vaultsync.result import PushResult, PushStatus
 
 if TYPE_CHECKING:
     import git
@@ -46,122 +50,6 @@ VAULT_SETTINGS = {
 PACK_LIMIT = 24
 
 
-@dataclass(frozen=True)
-class Ident:
-    name: str
-    email: str
-
-    @classmethod
-    def for_host(cls, host: str) -> Ident:
-        # The environment wins, as for git itself; else a fixed machine identity
-        # (the Vaultsync-Host trailer says which machine).
-        return cls(
-            os.environ.get("GIT_COMMITTER_NAME", "vaultsync"),
-            os.environ.get("GIT_COMMITTER_EMAIL", f"vaultsync@{host}"),
-        )
-
-
-def git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["LC_ALL"] = "C"  # stable messages to parse
-    env.pop("GIT_INDEX_FILE", None)  # hooks export it; it must not redirect our index
-    return env
-
-
-def quote_path(path: str) -> str:
-    """C-style quoting for fast-import paths that need it (LF, quote, backslash)."""
-    if not any(c in path for c in '\n"\\') and not path.startswith('"'):
-        return path
-    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-class CommitWriter:
-    """A `git fast-import` session: blobs are streamed as files are read, the commit
-    comes last, once the message (which counts them) is known."""
-
-    def __init__(self, vault: GitVault) -> None:
-        self._vault = vault
-        self._marks = 0
-        # stderr to a file, not a pipe: a pipe nobody reads can fill up and stall git.
-        import tempfile
-
-        self._err = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(
-            # unpackLimit=0: fast-import would otherwise explode a pack of under 100
-            # objects into loose ones, deflating a 545 MB file a second time (10.7 s).
-            ["git", "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--done"],
-            cwd=vault.root,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=self._err,
-            env=git_env(),
-        )
-        assert self._proc.stdin is not None
-        self._in: IO[bytes] = self._proc.stdin
-
-    def blob(self, data: bytes) -> str:
-        """Stream one blob; returns its mark for `commit`."""
-        self._marks += 1
-        mark = f":{self._marks}"
-        self._write(b"blob\nmark %s\ndata %d\n" % (mark.encode(), len(data)))
-        self._write(data)
-        self._write(b"\n")
-        return mark
-
-    def commit(
-        self,
-        ref: str,
-        parent: str | None,
-        message: str,
-        when: datetime,
-        ident: Ident,
-        files: Iterable[tuple[str, str | None]],
-    ) -> None:
-        """`files`: (vault path, mark or blob id) to add/replace, (vault path, None) to delete."""
-        stamp = f"{int(when.timestamp())} +0000"
-        msg = message.encode("utf-8")
-        out = [f"commit {ref}\n", f"author {ident.name} <{ident.email}> {stamp}\n"]
-        out.append(f"committer {ident.name} <{ident.email}> {stamp}\n")
-        self._write("".join(out).encode() + b"data %d\n" % len(msg) + msg + b"\n")
-        if parent:
-            self._write(f"from {parent}\n".encode())
-        lines = []
-        for path, ref_or_none in files:
-            q = quote_path(path)
-            lines.append(f"D {q}\n" if ref_or_none is None else f"M 100644 {ref_or_none} {q}\n")
-        # surrogateescape: a file name that is not UTF-8 is committed under its own bytes.
-        self._write("".join(lines).encode("utf-8", "surrogateescape") + b"\n")
-
-    def close(self) -> None:
-        """Finish: returns once the pack and the ref are on disk."""
-        self._write(b"done\n")
-        self._in.close()
-        rc = self._proc.wait()
-        self._err.seek(0)
-        err = self._err.read().decode("utf-8", "replace")
-        self._err.close()
-        if rc != 0:
-            raise GitError(["fast-import"], rc, err)
-
-    def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._in.close()
-        self._proc.kill()
-        self._proc.wait()
-        self._err.close()
-
-    def _write(self, data: bytes) -> None:
-        try:
-            self._in.write(data)
-        except BrokenPipeError:
-            self._proc.wait()
-            self._err.seek(0)
-            raise GitError(
-                ["fast-import"], self._proc.returncode, self._err.read().decode("utf-8", "replace")
-            ) from None
-
-
 class GitVault:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -170,30 +58,14 @@ class GitVault:
     # -- plumbing -----------------------------------------------------------------------
 
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-        cmd = ["git", *args]
-        try:
-            proc = subprocess.run(
-                cmd, cwd=self.root, input=input, capture_output=True, env=git_env()
-            )
-        except FileNotFoundError:
-            raise VaultsyncError("git is not installed (or not on PATH)") from None
-        if check and proc.returncode != 0:
-            raise GitError(cmd, proc.returncode, proc.stderr.decode("utf-8", "replace"))
-        return proc.stdout
+        return gitrun.run(args, self.root, input=input, check=check).stdout
 
     def returncode(self, *args: str) -> int:
-        return subprocess.run(
-            ["git", *args], cwd=self.root, capture_output=True, env=git_env()
-        ).returncode
+        return gitrun.run(args, self.root, check=False).returncode
 
     def fsck(self) -> list[str]:
         """What `git fsck` finds wrong (nothing: an empty list)."""
-        proc = subprocess.run(
-            ["git", "fsck", "--no-progress", "--no-dangling"],
-            cwd=self.root,
-            capture_output=True,
-            env=git_env(),
-        )
+        proc = gitrun.run(["fsck", "--no-progress", "--no-dangling"], self.root, check=False)
         out = (proc.stdout + proc.stderr).decode("utf-8", "replace").splitlines()
         if proc.returncode and not out:
             out = [f"exited {proc.returncode}"]
@@ -340,31 +212,56 @@ class GitVault:
             input=data,
         )
 
+    def restore_work_tree(self, paths: Sequence[str]) -> None:
+        """Best effort after a failed commit: each path as the index (= HEAD) has it, or
+        gone when it is not there. Never raises: it runs while another error is raised."""
+        with contextlib.suppress(VaultsyncError, OSError):
+            listed = self.run("ls-files", "-z").split(b"\0")
+            indexed = {p.decode("utf-8", "surrogateescape") for p in listed if p}
+            tracked = [p for p in paths if p in indexed]
+            if tracked:
+                self.run("checkout-index", "-f", "-z", "--stdin", input=data_of(tracked))
+            for p in set(paths) - indexed:
+                with contextlib.suppress(OSError):
+                    (self.root / p).unlink()
+
     def needs_push(self, remote: str, branch: str) -> bool:
         """One process: does the remote-tracking ref lag behind HEAD?"""
         out = self.run("rev-parse", "HEAD", f"refs/remotes/{remote}/{branch}", check=False)
         shas = out.decode().split()
         return len(shas) < 2 or shas[0] != shas[1]
 
-    def push(self, remote: str, branch: str, timeout_s: float) -> str | None:
-        """Push HEAD to the remote's branch; returns None on success, else git's reason.
-        Never prompts: from cron a credential prompt would hang until the timeout."""
-        env = git_env()
-        env["GIT_TERMINAL_PROMPT"] = "0"
-        env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-        cmd = ["git", "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"]
-        try:
-            proc = subprocess.run(
-                cmd, cwd=self.root, capture_output=True, env=env, timeout=timeout_s
-            )
-        except subprocess.TimeoutExpired:
-            return f"no answer from {remote!r} within {timeout_s:g} s (push_timeout)"
-        if proc.returncode == 0:
+    def push(self, remote: str, branch: str, timeout_s: float) -> PushResult:
+        """Push HEAD to the remote's branch; never force, never prompt (from cron a
+        credential prompt would hang until the timeout)."""
+        args = ["push", "--quiet", remote, f"HEAD:refs/heads/{branch}"]
+        result = self._network(args, remote, timeout_s)
+        if result.status == PushStatus.OK:
             # A push to a URL (not a fetch-configured remote) leaves no tracking ref.
             self.run("update-ref", f"refs/remotes/{remote}/{branch}", "HEAD", check=False)
-            return None
-        return (
-            proc.stderr.decode("utf-8", "replace").strip() or f"git push exited {proc.returncode}"
+        return result
+
+    def fetch(self, remote: str, branch: str, timeout_s: float) -> PushResult:
+        """Fetch the remote's branch into its tracking ref, with the push's rules."""
+        refspec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
+        return self._network(["fetch", "--quiet", remote, refspec], remote, timeout_s)
+
+    def _network(self, args: list[str], remote: str, timeout_s: float) -> PushResult:
+        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
+        if "GIT_SSH_COMMAND" not in os.environ and "GIT_SSH" not in os.environ:
+            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+        try:
+            proc = gitrun.run(args, self.root, env=env, timeout=timeout_s, check=False)
+        except GitTimeout:
+            return PushResult(
+                PushStatus.TIMEOUT,
+                f"no answer from {remote!r} within {timeout_s:g} s (push_timeout)",
+            )
+        if proc.returncode == 0:
+            return PushResult(PushStatus.OK)
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        return PushResult(
+            classify_push_error(err), err or f"git {args[0]} exited {proc.returncode}"
         )
 
     def unpushed(self, remote: str, branch: str) -> int:
@@ -374,6 +271,23 @@ class GitVault:
         if not self.head():
             return 0
         return int(self.run("rev-list", "--count", "HEAD", *base).decode().strip() or 0)
+
+    def pack_files(self) -> set[str]:
+        try:
+            return {e.name for e in os.scandir(self.git_dir / "objects" / "pack")}
+        except OSError:
+            return set()
+
+    def remove_new_pack_files(self, before: set[str]) -> None:
+        """Temporary packs and keep files that appeared since `before` and no live process
+        writes: what a failed or killed fast-import leaves behind (a full disk)."""
+        pack_dir = self.git_dir / "objects" / "pack"
+        for name in self.pack_files() - before:
+            if name.startswith(("tmp_pack_", "tmp_idx_", "tmp_rev_")) or name.endswith(".keep"):
+                path = pack_dir / name
+                if not [p for p in fsutil.pids_holding(path) if p != os.getpid()]:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
 
     def pack_if_needed(self) -> None:
         """fast-import writes a pack per sync; fold them geometrically once they pile up,
@@ -420,12 +334,19 @@ class GitVault:
 
     @contextlib.contextmanager
     def repo(self) -> Iterator[git.Repo]:
+        """GitPython on the vault, pinned to it: GIT_DIR and friends inherited from a hook
+        would otherwise point its commands at another repository."""
         import git
 
         try:
             r = git.Repo(self.root)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             raise VaultsyncError(f"{self.root} is not a git repository") from None
+        r.git.update_environment(
+            GIT_DIR=str(self.git_dir),
+            GIT_WORK_TREE=str(self.root),
+            GIT_INDEX_FILE=str(self.git_dir / "index"),
+        )
         try:
             yield r
         finally:
@@ -433,23 +354,23 @@ class GitVault:
 
     @classmethod
     def init(cls, root: Path, branch: str) -> GitVault:
-        import git
-
         root.mkdir(parents=True, exist_ok=True)
-        git.Repo.init(root, initial_branch=branch).close()
+        gitrun.run(["init", "--quiet", f"--initial-branch={branch}", str(root)], root)
         vault = cls(root)
         vault.apply_settings()
         return vault
 
     @classmethod
     def clone(cls, source: str, root: Path) -> GitVault:
-        import git
-
-        try:
-            git.Repo.clone_from(source, root, env=git_env()).close()
-        except git.GitCommandError as exc:
-            detail = str(exc.stderr).strip().removeprefix("stderr: ").strip("'\n ")
-            raise VaultsyncError(f"cannot clone {source}: {detail}") from None
+        proc = gitrun.run(
+            ["clone", "--quiet", "--", source, str(root)],
+            root.parent,
+            env={"GIT_TERMINAL_PROMPT": "0"},
+            check=False,
+        )
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip()
+            raise VaultsyncError(f"cannot clone {source}: {detail}")
         vault = cls(root)
         vault.apply_settings()  # settings are not cloned: durability must be set again
         return vault
@@ -475,17 +396,14 @@ class GitVault:
             self.run("remote", "set-url", name, url)
 
 
+def data_of(paths: Iterable[str]) -> bytes:
+    """NUL-terminated paths for git's `-z --stdin` (any byte but NUL is safe)."""
+    return b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+
+
 def _log_entry(chunk: str) -> dict[str, Any]:
     fields = chunk.split("\0")
     commit, time_, subject = fields[0], fields[1], fields[2]
     rest = [f for f in fields[3:] if f.strip("\n")]
     files = [{"status": rest[i].strip(), "path": rest[i + 1]} for i in range(0, len(rest) - 1, 2)]
     return {"commit": commit, "time": time_, "subject": subject, "files": files}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def iso_z(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

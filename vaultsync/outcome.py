@@ -44,11 +44,17 @@ def guarded(fn: Callable[P, int], *args: P.args, **kwargs: P.kwargs) -> int:
 def _crash() -> int:
     import tempfile
 
-    fd, path = tempfile.mkstemp(prefix="vaultsync-crash-", suffix=".log")
-    with os.fdopen(fd, "w") as f:
-        traceback.print_exc(file=f)
     kind = sys.exc_info()[0]
     name = kind.__name__ if kind else "error"
+    try:
+        fd, path = tempfile.mkstemp(prefix="vaultsync-crash-", suffix=".log")
+        with os.fdopen(fd, "w") as f:
+            traceback.print_exc(file=f)
+    except OSError:
+        # No room for the traceback either (a full /tmp): print it instead.
+        print(f"vaultsync: internal error ({name}):", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_INTERNAL
     print(f"vaultsync: internal error ({name}); the traceback is in {path}", file=sys.stderr)
     print("  please report it with that file", file=sys.stderr)
     return EXIT_INTERNAL

@@ -53,8 +53,6 @@ class Plan:
     skipped: list[str] = field(default_factory=list)
     scans: list[SourceScan] = field(default_factory=list)
     scanned_ns: int = 0
-    pushed: bool = False
-    push_error: str | None = None
     config_blob: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -152,7 +150,7 @@ def plan(
             continue
         _drop_ghosts(sc, gv, st)
         _plan_deletions(p, sc, cfg, scope)
-    _plan_config(p, cfg, gv, st, sink)
+    _plan_config(p, cfg, gv, st, scope, sink)
     candidates = [c for sc in p.scans if sc.available for c in sc.candidates]
     # New files (or a rebuilt state): the content HEAD already has is no change.
     known = head_blobs(
@@ -167,12 +165,27 @@ def plan(
     return p
 
 
-def _plan_config(p: Plan, cfg: Config, gv: GitVault, st: State, sink: Sink | None) -> None:
-    """A hand edit of vaultsync.toml goes in with the next sync: a clone must know its sources."""
+def _plan_config(
+    p: Plan, cfg: Config, gv: GitVault, st: State, scope: Scope, sink: Sink | None
+) -> None:
+    """A hand edit of vaultsync.toml goes in with the next sync: a clone must know its sources.
+    An edit that drops sources (a truncated file that still parses) is held like a mass
+    deletion: committed, it would make every later sync, here and on every clone, a no-op."""
     blob = blob_id(cfg.raw)
     if blob == st.config_blob:
         return
-    if blob != gv.blob_at(st.head, config.CONFIG_NAME):
+    committed = gv.blob_at(st.head, config.CONFIG_NAME)
+    if blob != committed:
+        old = gv.read_objects([committed], ["old"]).get("old") if committed else None
+        dropped = config.dropped_sources(old, cfg) if old is not None else []
+        if dropped and not scope.allow_delete:
+            p.held.append(
+                f"{config.CONFIG_NAME} no longer has the source(s) {', '.join(dropped)} that "
+                "the vault's last commit has; it was not committed. Put them back, or if they "
+                "are meant to go, run `vaultsync untrack NAME` (or `vaultsync sync "
+                "--allow-delete`)"
+            )
+            return
         change = Change(config.CONFIG_NAME, "modified", cfg.raw, [], blob)
         p.changes.append(change)
         if sink is not None:

@@ -1,0 +1,171 @@
+"""The one place that starts git: an allow-listed environment, timeouts, and failures
+that carry the command, its exit code and stderr.
+
+Git exports GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE to hooks (and `--git-dir`
+users export them by hand); a vaultsync started from such a hook would otherwise
+write its commit into the *other* repository. Like pre-commit's `no_git_env`, only
+the variables that say who we are and how to reach a remote pass through.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from vaultsync.errors import DiskFullError, GitError, GitTimeout, VaultsyncError
+from vaultsync.result import PushStatus
+
+# Variables of git's that describe the user or the network, never a repository.
+_PASS = frozenset(
+    {
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_EXEC_PATH",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_SSH_VARIANT",
+        "GIT_ASKPASS",
+        "GIT_TERMINAL_PROMPT",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_NO_VERIFY",
+        "GIT_HTTP_PROXY_AUTHMETHOD",
+        "GIT_ALLOW_PROTOCOL",
+        "GIT_TRACE",
+        "GIT_TRACE2",
+        "GIT_TRACE2_EVENT",
+        "GIT_TRACE_PACKET",
+    }
+)
+
+# Messages of a disk that is full (or a vault that cannot be written), as git and the
+# kernel word them.
+_NO_SPACE = ("No space left on device", "Disk quota exceeded")
+_READ_ONLY = ("Read-only file system",)
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _PASS}
+    env["LC_ALL"] = "C"  # stable messages to parse
+    # A config key given as GIT_CONFIG_COUNT/KEY_n/VALUE_n by the caller's git would
+    # apply to the vault as well: those are dropped above with the rest.
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    input: bytes | None = None,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """`git ARGS` in `cwd`; raises GitError (or a subclass) when it fails and `check`."""
+    cmd = ["git", *args]
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=git_env(env),
+            timeout=timeout,
+        )
+    except FileNotFoundError:
+        raise VaultsyncError("git is not installed (or not on PATH)") from None
+    except subprocess.TimeoutExpired:
+        raise GitTimeout(cmd, timeout or 0.0) from None
+    if check and proc.returncode != 0:
+        raise failure(cmd, proc.returncode, proc.stderr.decode("utf-8", "replace"), cwd)
+    return proc
+
+
+def output(args: Sequence[str], cwd: Path, **kwargs: object) -> bytes:
+    """stdout of a git command that must succeed."""
+    return run(args, cwd, **kwargs).stdout  # type: ignore[arg-type]
+
+
+def popen(args: Sequence[str], cwd: Path, stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    """A long-lived git (fast-import) fed on stdin; stderr to a file, not a pipe nobody
+    reads (a full pipe stalls git)."""
+    try:
+        return subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=git_env(),
+        )
+    except FileNotFoundError:
+        raise VaultsyncError("git is not installed (or not on PATH)") from None
+
+
+def failure(cmd: Sequence[str], returncode: int, stderr: str, where: Path) -> GitError:
+    """The error for a failed git command: a full disk or a read-only vault is said in
+    words, with what to do, rather than as git's raw message."""
+    if any(m in stderr for m in _NO_SPACE):
+        return DiskFullError(where)
+    if any(m in stderr for m in _READ_ONLY):
+        return GitError(
+            list(cmd),
+            returncode,
+            stderr,
+            summary=f"the vault {where} is on a read-only file system",
+            hint="remount it read-write, or move the vault (`--vault PATH`)",
+        )
+    return GitError(list(cmd), returncode, stderr)
+
+
+_PUSH_ERRORS = (
+    (PushStatus.REJECTED, ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected]")),
+    (
+        PushStatus.AUTH,
+        (
+            "Authentication failed",
+            "Permission denied",
+            "could not read Username",
+            "could not read Password",
+            "terminal prompts disabled",
+            "Host key verification failed",
+            "The requested URL returned error: 401",
+            "The requested URL returned error: 403",
+            "access denied",
+        ),
+    ),
+    (
+        PushStatus.NETWORK,
+        (
+            "Could not resolve host",
+            "Connection refused",
+            "Connection timed out",
+            "Network is unreachable",
+            "No route to host",
+            "unable to connect",
+            "Could not read from remote repository",
+            "does not appear to be a git repository",
+            "unable to access",
+            "Connection reset",
+            "early EOF",
+        ),
+    ),
+)
+
+
+def classify_push_error(stderr: str) -> PushStatus:
+    """Which kind of failure git's words describe (checked in this order: a rejection
+    also prints "failed to push", an auth failure also "Could not read from remote")."""
+    for status, needles in _PUSH_ERRORS:
+        if any(n.lower() in stderr.lower() for n in needles):
+            return status
+    return PushStatus.ERROR

@@ -1,0 +1,82 @@
+"""A vault opened once per command (as borg's `with_repository`): its paths, its
+configuration, its git and its lock, so no command spells out `.vaultsync/` or
+repeats load-config / open-git / take-lock by hand."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from vaultsync import config
+from vaultsync.config import Config
+from vaultsync.fsutil import VaultLock
+from vaultsync.gitvault import GitVault
+
+STATE_DIR = ".vaultsync"
+
+
+@dataclass
+class Vault:
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path) -> Vault:
+        """The vault at `root`; its configuration is loaded (and checked) now, so a missing
+        or broken vault is reported before any work."""
+        vault = cls(root)
+        vault.config  # noqa: B018 - load it: VaultNotFound / ConfigError surface here
+        return vault
+
+    @functools.cached_property
+    def config(self) -> Config:
+        return config.load(self.root)
+
+    def reload(self) -> Config:
+        """The configuration as it is on disk now (a watcher's vault outlives edits)."""
+        self.__dict__.pop("config", None)
+        return self.config
+
+    @functools.cached_property
+    def git(self) -> GitVault:
+        return GitVault(self.root)
+
+    @property
+    def host(self) -> str:
+        return config.this_host()
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def lock_path(self) -> Path:
+        return self.state_dir / "lock"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "vaultsync.log"
+
+    @property
+    def runs_path(self) -> Path:
+        return self.state_dir / "runs.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.state_dir / "metrics.prom"
+
+    @contextlib.contextmanager
+    def lock(self, wait_s: float = 0.0) -> Iterator[VaultLock]:
+        """The one-writer lock; LockedError (exit 3) names the pid that holds it."""
+        lock = VaultLock(self.lock_path)
+        lock.acquire(wait_s)
+        try:
+            yield lock
+        finally:
+            lock.release()
+
+    def lock_holder(self) -> int | None:
+        """The pid holding the lock now, or None when it is free."""
+        return VaultLock(self.lock_path).holder()
