@@ -931,7 +931,17 @@ OBSTACLES: dict[str, str] = {
         "code refreshes a 100,000-entry index in 0.17 s here (`git update-index --refresh`): "
         "a state kept as a git index per source (`GIT_INDEX_FILE` + `--work-tree=SOURCE`, "
         "`git diff-files`) would bring the scan under the bare walk, racy-timestamp handling "
-        "included."
+        "included. Not landed (perf branch, issue 8): `git ls-files -o` cannot stand in for "
+        "the walk's discovery of new files: it never lists a FIFO (the walk must warn), "
+        "does not follow a symlink inside the source, and stops at a nested repository "
+        "whose other files the walk takes; with a glob pathspec it hides those cases "
+        "entirely. The design that keeps every rule: git's `ls-files -m` for in-place edits "
+        "of tracked files (the 100,000 stat comparisons, racy handling in C), with the "
+        "index written by `update-index --index-info` (committed blob id, no stat) plus "
+        "`--refresh` (a stat is recorded only where git hashes the file to that blob), and "
+        "Python listing only the folders whose mtime/ctime moved (a create, delete, rename, "
+        "chmod or new FIFO moves them); the 13.5 MB JSON state load (~0.075 s) then has to "
+        "become lazy to reach 0.8x."
     ),
     "b-changed": (
         "at 8fa69f8 it takes ~1.45 s (reading old versions by blob id, acdc3cd, saved 0.75 s). "
@@ -942,6 +952,19 @@ OBSTACLES: dict[str, str] = {
         "dict); the commit summaries ~0.12 s; start-up and state load ~0.14 s. 0.6× the "
         "shell recipe (~0.7 s) needs the scan at git's C speed (see above) and a state "
         "written per folder or as a log of changes."
+    ),
+    "e-append": (
+        "the new lines alone are validated, secret-scanned and summarised (appended.py), "
+        "but git must still store a new 30 MB blob: fast-import hashes and deflates the "
+        "whole file (~0.4 s CPU, more under load), update-index hashes the work-tree copy "
+        "again (~0.1 s), the geometric repack that turns versions into deltas costs 0.01 s "
+        "or ~1 s on alternate syncs (up to ~15 s when a fold merges several versions, on "
+        "this loaded machine), plus start-up, the read and two SHA-1s of the file (~0.3 s). "
+        "The shell recipe pays the same deflate in `git add`. Under 0.5x needs the new "
+        "version written as a delta at once: fast-import deltas only against a blob of its "
+        "own stream, and a pack with a delta to an object outside it is a thin pack git "
+        "will not keep; a pack writer that copies the previous version's compressed entry "
+        "and adds the new one as an OFS_DELTA, or chunked storage of transcripts, would."
     ),
     "b-import": (
         "at ef14f52 (~56 s under cProfile) ~26 s go to writing the work-tree copies one at a "
