@@ -15,6 +15,9 @@ from vaultsync.plan import Change, Plan, by_lines
 
 SUMMARY_MAX_FILES = 1000  # a commit body summarises at most this many modified files
 DELTA_MIN_BYTES = 1 << 20  # a new version of a file this big is packed as a delta
+# Above this, git would not delta the blob anyway (core.bigFileThreshold, 512 MiB) and
+# a repack would only copy it again: a 545 MB export keeps its own pack.
+DELTA_MAX_BYTES = 256 << 20
 DELTA_WINDOW = 3
 
 
@@ -34,7 +37,9 @@ class Committer:
         assert c.data is not None
         self.bytes_in += len(c.data)
         self._copied.append(c.vault_path)
-        self._big_version |= c.kind == "modified" and len(c.data) >= DELTA_MIN_BYTES
+        self._big_version |= c.kind == "modified" and DELTA_MIN_BYTES <= len(c.data) <= (
+            DELTA_MAX_BYTES
+        )
         self._copy_in(c.vault_path, c.data)
         self._marks[c.vault_path] = self.writer.blob(c.data)
         if c.checked is None or not by_lines(c.checked):
