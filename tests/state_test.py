@@ -172,6 +172,12 @@ DAMAGE = {
         b'"line_schemas": {"s/a.jsonl": [1, 2]}}'
     ),
     "not UTF-8": b"\xff\xfe{}",
+    "a folder stat of the wrong shape": (
+        b'{"version": 2, "head": null, "scanned_ns": 1, "files": {}, "dirs": {"s": {"": [1]}}}'
+    ),
+    "an index checksum that is not a string": (
+        b'{"version": 2, "head": null, "scanned_ns": 1, "files": {}, "indexes": {"s": 1}}'
+    ),
 }
 
 

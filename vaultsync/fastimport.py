@@ -137,5 +137,3 @@ class CommitWriter:
         except OSError as exc:
             self.abort()
             raise VaultsyncError(f"cannot feed git fast-import: {exc.strerror}") from None
-
-

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultsync import config, state
+from vaultsync import config, gitindex, state
 from vaultsync.appended import APPEND_MIN_BYTES, Growth, check_new_lines, growth, summary
 from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
 from vaultsync.gitvault import GitVault, iso_z, utc_now
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
-from vaultsync.scan import Candidate, SourceScan, scan_source
+from vaultsync.scan import Candidate, Known, SourceScan, scan_source
 from vaultsync.state import Rejection, State
 
 if TYPE_CHECKING:
@@ -137,9 +137,13 @@ def plan(
     sink: Sink | None = None,
 ) -> Plan:
     p = Plan(head=st.head, scanned_ns=time.time_ns())
+    same_config = blob_id(cfg.raw) == st.config_blob
     for src in sources:
-        sc = scan_source(src, st, scope.full, vault)
+        sc = scan_source(src, st, scope.full, vault, _known(vault, st, src, same_config))
         p.scans.append(sc)
+        if sc.available and not sc.single:
+            st.roots[src.name] = str(src.root)  # its git index follows the state
+            st.dirs[src.name] = sc.dirs
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
         if sc.available and sc.single and not st.files.get(src.name):
             _check_still_a_file(sc, gv, st.head)
@@ -191,6 +195,24 @@ def _plan_config(
         if sink is not None:
             sink(change)
     p.config_blob = blob
+
+
+def _known(vault: Path, st: State, src: Source, same_config: bool) -> Known | None:
+    """What lets the scan list only the folders that moved: a state that was not rebuilt,
+    the same config (globs), and a git index that `.last_sync` names. Else None: the
+    whole source is walked."""
+    if st.rebuilt or not same_config:
+        return None
+    if not gitindex.usable(vault, st, src.name):
+        if st.files.get(src.name):
+            st.moved = True  # rewrite the state, so that the index is made again
+        return None
+    dirs = st.dirs.get(src.name)
+    changed = gitindex.modified(vault, src.name, str(src.root)) if dirs else None
+    if dirs and changed is None:  # git could not read it: made again with the state
+        st.indexes.pop(src.name, None)
+        st.moved = True
+    return Known(dirs, changed) if dirs and changed is not None else None
 
 
 def _check_still_a_file(sc: SourceScan, gv: GitVault, head: str | None) -> None:

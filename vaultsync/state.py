@@ -46,14 +46,18 @@ class Folder:
     def from_json(cls, doc: dict[str, Any]) -> Folder:
         joined, stat, blobs = doc["names"], doc["stat"], doc["blobs"]
         # Names joined by newlines; a folder where a name holds a newline stores a list.
-        names = joined if isinstance(joined, list) else joined.split("\n") if joined else []
-        if not (all(isinstance(n, str) for n in names) and isinstance(stat, list)):
-            raise ValueError("columns of the wrong type")
-        if not isinstance(blobs, str):
+        if isinstance(joined, list):  # rare: only a folder with a newline in a name
+            if not all(isinstance(n, str) for n in joined):
+                raise ValueError("a name that is not a string")
+            names = joined
+        else:
+            names = joined.split("\n") if joined else []
+        if not (isinstance(stat, list) and isinstance(blobs, str)):
             raise ValueError("columns of the wrong type")
         if len(stat) != 4 * len(names) or len(blobs) != BLOB_LEN * len(names):
             raise ValueError("columns of different lengths")
-        if not all(type(x) is int for x in stat):
+        # One pass in C: a float (1e999) or a string anywhere is found; a bool is harmless.
+        if stat and type(sum(stat)) is not int:
             raise ValueError("a stat number that is not an integer")
         return cls(names, stat, blobs)
 
@@ -119,6 +123,14 @@ class State:
     # vault path -> [blob, schema] of big JSON Lines files: the schema the committed
     # version was checked against, so an append is checked by its new lines only.
     line_schemas: dict[str, list[str]] = field(default_factory=dict)
+    # Per folder source: each folder's [mtime_ns, ctime_ns, inode] when it was last
+    # listed (a folder whose stat is unchanged has the same names), and the checksum of
+    # its git index (gitindex.py) with how many entries still await a refresh.
+    dirs: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    indexes: dict[str, str] = field(default_factory=dict)
+    unrefreshed: dict[str, int] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)  # vault paths put or dropped this run
+    roots: dict[str, str] = field(default_factory=dict)  # folder sources scanned this run
     rebuilt: bool = False
     moved: bool = False  # made to follow a HEAD that moved since it was saved: rewrite it
 
@@ -132,11 +144,13 @@ class State:
         folders = self.files.setdefault(source, {})
         f = folders.setdefault(folder, Folder([], [], ""))
         f.as_dict()[name] = entry
+        self.touched.add(vault_path)
 
     def drop(self, vault_path: str) -> None:
         source, folder, name = split(vault_path)
         folders = self.files.get(source, {})
         f = folders.get(folder)
+        self.touched.add(vault_path)
         if f is not None:
             f.as_dict().pop(name, None)
             if not len(f):
@@ -144,6 +158,8 @@ class State:
 
     def forget_source(self, name: str) -> None:
         self.files.pop(name, None)
+        for per_source in (self.dirs, self.indexes, self.unrefreshed):
+            per_source.pop(name, None)
         prefix = name + "/"
         self.rejected = {vp: r for vp, r in self.rejected.items() if not vp.startswith(prefix)}
 
@@ -172,7 +188,7 @@ def load(vault: Path) -> State | None:
     """The saved state, or None when it is missing or damaged in any way (truncated,
     garbage, of another version, a folder or a FIFO, numbers out of range, nesting too
     deep): a damaged state costs a rebuild, never a crash, a hang or a wrong answer."""
-    data = _read_regular(path_for(vault))
+    data = read_regular(path_for(vault))
     if data is None:
         return None
     try:
@@ -181,8 +197,9 @@ def load(vault: Path) -> State | None:
         return None
 
 
-def _read_regular(path: Path) -> bytes | None:
-    """The file's bytes if it is a regular file; never blocks on a FIFO."""
+def read_regular(path: Path, tail: int = 0) -> bytes | None:
+    """The file's bytes (its last `tail` bytes, if given) if it is a regular file;
+    never blocks on a FIFO, never follows a symlink."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError:
@@ -191,6 +208,10 @@ def _read_regular(path: Path) -> bytes | None:
         st = os.fstat(fd)
         if not st_mode.S_ISREG(st.st_mode) or st.st_size > MAX_STATE_BYTES:
             return None
+        if tail:
+            if st.st_size < tail:
+                return None
+            os.lseek(fd, -tail, os.SEEK_END)
         with os.fdopen(os.dup(fd), "rb") as f:
             return f.read()
     except OSError:
@@ -215,7 +236,24 @@ def _parse(doc: dict[str, Any]) -> State | None:
         rejected={k: _rejection(v) for k, v in doc.get("rejected", {}).items()},
         config_blob=config_blob,
         line_schemas=_line_schemas(doc.get("line_schemas", {})),
+        dirs=_dirs(doc.get("dirs", {})),
+        indexes=_strings(doc.get("indexes", {})),
+        unrefreshed={k: v for k, v in doc.get("unrefreshed", {}).items() if type(v) is int},
     )
+
+
+def _dirs(doc: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
+    for folders in doc.values():
+        for key in folders.values():
+            if not (isinstance(key, list) and len(key) == 3 and all(type(x) is int for x in key)):
+                raise ValueError("a folder stat of the wrong shape")
+    return doc
+
+
+def _strings(doc: dict[str, Any]) -> dict[str, str]:
+    if not all(isinstance(v, str) for v in doc.values()):
+        raise ValueError("an index checksum that is not a string")
+    return doc
 
 
 def _line_schemas(doc: dict[str, Any]) -> dict[str, list[str]]:
@@ -237,6 +275,9 @@ def _rejection(doc: dict[str, Any]) -> Rejection:
 
 
 def save(vault: Path, state: State) -> None:
+    from vaultsync import gitindex
+
+    gitindex.update(vault, state)  # first: the state names the index it wrote
     doc = {
         "version": VERSION,
         "head": state.head,
@@ -246,6 +287,9 @@ def save(vault: Path, state: State) -> None:
         "line_schemas": {
             vp: v for vp, v in sorted(state.line_schemas.items()) if state.entry(vp) is not None
         },
+        "dirs": {src: state.dirs[src] for src in sorted(state.dirs)},
+        "indexes": dict(sorted(state.indexes.items())),
+        "unrefreshed": dict(sorted(state.unrefreshed.items())),
         "files": {
             src: {folder: f.to_json() for folder, f in sorted(folders.items())}
             for src, folders in sorted(state.files.items())
@@ -274,7 +318,7 @@ def _clear_damage(vault: Path, path: Path) -> None:
 
 
 def load_runs(vault: Path) -> Runs:
-    data = _read_regular(vault / ".vaultsync" / RUNS_NAME)
+    data = read_regular(vault / ".vaultsync" / RUNS_NAME)
     try:
         doc = json.loads(data or b"{}")
         last_run, last_success = doc.get("last_run"), doc.get("last_success")
