@@ -77,3 +77,25 @@ def test_export_refuses_a_full_folder_and_a_bad_format(synced: Env) -> None:
     assert "not empty" in synced.vs("export", "--output", str(full), code=2).stderr
     err = synced.vs("export", "--format", "xml", "--output", str(synced.root / "n"), code=2)
     assert "--format must be one of json, csv, markdown" in err.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown"])
+def test_a_lone_surrogate_is_exported_escaped_and_named(synced: Env, fmt: str) -> None:
+    odd = synced.home / "mem" / "odd.json"
+    odd.write_text('{"id": "odd", "content": "half an emoji \\ud800"}')
+    synced.vs("sync")
+    out = synced.root / "x"
+    proc = synced.vs("export", "--format", fmt, "--output", str(out))
+    assert "mem/odd.json" in proc.stderr
+    verify_checksums(out)
+    written = next(p for p in out.iterdir() if p.name.startswith("memories"))
+    assert "half an emoji \\ud800" in written.read_text("utf-8")
+
+
+def test_export_to_or_under_a_file_names_it(synced: Env) -> None:
+    a_file = synced.root / "a-file"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "export"):
+        err = synced.vs("export", "--output", str(out), code=2).stderr
+        assert f"{a_file} is a file" in err
+    assert a_file.read_text() == "x"

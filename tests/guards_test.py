@@ -112,6 +112,22 @@ def test_index_lock_held_by_a_live_process_is_left_alone(synced: Env) -> None:
         holder.wait()
 
 
+def test_a_shell_idle_in_the_vault_does_not_hold_a_stale_index_lock(synced: Env) -> None:
+    import subprocess
+
+    lock = synced.vault / ".git" / "index.lock"
+    lock.write_text("")  # left by a killed git
+    shell = subprocess.Popen(["sleep", "60"], cwd=synced.vault)  # the user `cd`'d there
+    try:
+        (synced.home / "mem" / "a.json").write_text("{}")
+        synced.vs("sync")
+        assert not lock.exists()
+        assert "mem/a.json" in synced.head_files()
+    finally:
+        shell.kill()
+        shell.wait()
+
+
 def test_unavailable_source_deletes_nothing(synced: Env) -> None:
     before = synced.head_files()
     (synced.home / "mem").rename(synced.home / "unmounted")
@@ -206,8 +222,12 @@ def test_a_second_real_sync_exits_3_while_the_first_runs(synced: Env) -> None:
     bulk.mkdir()
     for i in range(4000):
         (bulk / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "x" * 300}))
-    first = subprocess.Popen([sys.executable, "-m", "vaultsync", "sync", "-q"], env=synced.env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "vaultsync", "sync", "-q"],
+        env=synced.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     lock = synced.vault / ".vaultsync" / "lock"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and lock.read_text().strip() != str(first.pid):

@@ -55,3 +55,45 @@ def test_init_sets_fast_compression_and_split_index(env: Env) -> None:
     env.vs("init")
     assert env.git("config", "core.compression").strip() == "1"
     assert env.git("config", "core.splitIndex").strip() == "true"
+
+
+def test_the_vault_is_private_and_init_tightens_an_old_one(env: Env) -> None:
+    env.vs("init")
+    assert env.vault.stat().st_mode & 0o777 == 0o700
+    env.vault.chmod(0o755)  # a vault made by an older vaultsync
+    env.vs("init")
+    assert env.vault.stat().st_mode & 0o777 == 0o700
+
+
+def test_init_leaves_an_ordinary_git_repository_alone(env: Env) -> None:
+    project = env.root / "project"
+    project.mkdir()
+    env.git("init", "-q", cwd=project)
+    (project / "README").write_text("mine")
+    env.git("add", "README", cwd=project)
+    env.git("commit", "-q", "-m", "mine", cwd=project)
+    err = env.vs("init", "--vault", str(project), code=2).stderr
+    assert "not a vaultsync vault" in err
+    assert not (project / "vaultsync.toml").exists()
+    assert env.git("rev-list", "--count", "HEAD", cwd=project).strip() == "1"
+
+
+def test_init_on_a_file_is_a_clear_error(env: Env) -> None:
+    a_file = env.root / "notes.txt"
+    a_file.write_text("x")
+    for where in (a_file, a_file / "vault"):
+        err = env.vs("init", "--vault", str(where), code=2).stderr
+        assert f"{a_file} is a file" in err
+    assert a_file.read_text() == "x"
+
+
+def test_init_never_changes_an_existing_origin_quietly(env: Env) -> None:
+    env.vs("init", "--remote", "git://127.0.0.1/vault.git")
+    commits = env.commits()
+    env.vs("init", "--remote", "git://127.0.0.1/vault.git")  # the same: nothing to do
+    assert env.commits() == commits
+    err = env.vs("init", "--remote", "git://127.0.0.1/other.git", code=2).stderr
+    assert "git://127.0.0.1/vault.git" in err
+    assert f"git -C {env.vault} remote set-url origin git://127.0.0.1/other.git" in err
+    assert env.git("remote", "get-url", "origin").strip() == "git://127.0.0.1/vault.git"
+    assert env.commits() == commits

@@ -41,3 +41,23 @@ def test_log_rejected_shows_what_was_kept_aside(synced: Env) -> None:
     doc = json.loads(synced.vs("log", "--rejected", "--json").stdout)
     assert doc[0]["subject"] == "vaultsync: rejected mem/bad.json"
     assert doc[0]["files"] == ["mem/bad.json"]
+
+
+def test_log_rejected_lists_a_secret_that_status_lists(synced: Env) -> None:
+    from tests.secrets_sync_test import plant
+
+    token = plant(synced)
+    synced.vs("sync", code=1)
+    assert "mem/mcp/memory.jsonl" in synced.vs("status").stdout
+    human = synced.vs("log", "--rejected").stdout
+    assert "mem/mcp/memory.jsonl" in human and "not kept" in human
+    assert token not in human
+    doc = json.loads(synced.vs("log", "--rejected", "--json").stdout)
+    assert doc[0]["files"] == [MCP] and doc[0]["kept"] is False and doc[0]["commit"] is None
+
+
+def test_log_into_a_pipe_closed_early_exits_quietly(env: Env) -> None:
+    env.records("r", 4000)  # a log longer than the pipe's buffer
+    proc = env.vs("log", prefix=("sh", "-c", '"$@" | head -n 1', "sh"))
+    assert proc.stdout.startswith(env.git("rev-parse", "HEAD")[:10])
+    assert proc.stderr == ""

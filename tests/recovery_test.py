@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from tests.conftest import Env
 
 
@@ -66,3 +68,83 @@ def test_init_from_a_missing_url_says_so(env: Env) -> None:
     err = env.vs("init", "--from", "git://127.0.0.1:9/nope.git", code=2).stderr
     assert "cannot clone git://127.0.0.1:9/nope.git" in err
     assert "unable to connect" in err.lower() or "connection refused" in err.lower()
+
+
+def new_machine(env: Env) -> None:
+    shutil.rmtree(env.home)
+    env.home.mkdir()
+    env.vault = env.root / "vault2"
+    env.env["VAULTSYNC_VAULT"] = str(env.vault)
+
+
+@pytest.mark.parametrize("head", ["dangling", "another branch"])
+def test_init_from_a_bare_remote_whose_head_is_not_the_vaults_branch(
+    synced: Env, head: str
+) -> None:
+    bare = synced.root / "bare.git"
+    synced.git("init", "-q", "--bare", "--initial-branch=master", str(bare), cwd=synced.root)
+    synced.git("push", "-q", str(bare), "main")
+    if head == "another branch":
+        other = synced.root / "other"
+        synced.git("init", "-q", "--initial-branch=master", str(other), cwd=synced.root)
+        synced.git("commit", "-q", "--allow-empty", "-m", "unrelated", cwd=other)
+        synced.git("push", "-q", str(bare), "master", cwd=other)
+    new_machine(synced)
+    synced.vs("init", "--from", str(bare))
+    assert synced.git("symbolic-ref", "--short", "HEAD").strip() == "main"
+    synced.vs("restore", "--at", "HEAD", "--yes")
+    assert (synced.home / "mem" / "mcp" / "memory.jsonl").exists()
+    assert synced.vault.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_failed_init_from_leaves_nothing_so_the_retry_works(synced: Env) -> None:
+    plain = synced.root / "plain"
+    synced.git("init", "-q", str(plain), cwd=synced.root)
+    synced.git("commit", "-q", "--allow-empty", "-m", "x", cwd=plain)
+    copy = synced.root / "copy"
+    shutil.copytree(synced.vault, copy)
+    new_machine(synced)
+    assert "not a vaultsync vault" in synced.vs("init", "--from", str(plain), code=2).stderr
+    assert not synced.vault.exists()
+    synced.vs("init", "--from", str(copy))
+
+
+def test_a_clone_of_a_bundle_does_not_push_into_it(synced: Env) -> None:
+    upstream = synced.root / "upstream.git"
+    synced.git("init", "-q", "--bare", str(upstream), cwd=synced.root)
+    synced.vs("init", "--remote", str(upstream))
+    synced.vs("sync")
+    bundle = synced.root / "vault.bundle"
+    synced.git("bundle", "create", str(bundle), "--all")
+    before = bundle.read_bytes()
+    new_machine(synced)
+    out = synced.vs("init", "--from", str(bundle)).stdout
+    assert "vaultsync init --remote URL" in out
+    assert synced.git("remote").strip() == ""
+    assert "remote =" not in (synced.vault / "vaultsync.toml").read_text()
+    synced.vs("restore", "--at", "HEAD", "--yes")
+    synced.vs("adopt", "mem")
+    (synced.home / "mem" / "new.json").write_text('{"id": "n", "content": "after the move"}')
+    assert "push" not in synced.vs("sync").stderr
+    assert bundle.read_bytes() == before
+
+
+def test_a_single_file_source_comes_back_as_a_file_on_a_new_machine(env: Env) -> None:
+    claude = env.home / ".claude"
+    claude.mkdir()
+    (claude / "CLAUDE.md").write_text("# remember: tabs, not spaces\n")
+    env.vs("init")
+    env.vs("track", str(claude / "CLAUDE.md"), "--any-host", "--schema", "none")
+    assert 'kind = "file"' in (env.vault / "vaultsync.toml").read_text()
+    env.vs("sync")
+    copy = env.root / "copy"
+    shutil.copytree(env.vault, copy)
+    new_machine(env)
+    env.vs("init", "--from", str(copy))
+    env.vs("restore", "--at", "HEAD", "--yes")
+    assert (claude / "CLAUDE.md").read_text() == "# remember: tabs, not spaces\n"
+    assert "ok: no problems found" in env.vs("verify").stdout
+    (claude / "CLAUDE.md").unlink()
+    (claude / "CLAUDE.md").mkdir()
+    out = env.vs("verify", code=1).stdout
+    assert "is a folder, but it was tracked as a file" in out and "ok:" not in out

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from pathlib import Path
+from typing import Any
 
 from tests.conftest import Env
 
@@ -134,3 +137,142 @@ def test_restore_takes_the_lock(synced: Env) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def hold_lock(env: Env) -> Any:
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time;from pathlib import Path;from vaultsync.fsutil import VaultLock;"
+            "VaultLock(Path(sys.argv[1])).acquire();print('held',flush=True);sys.stdin.read()",
+            str(env.vault / ".vaultsync" / "lock"),
+        ],
+        env=env.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_write_made_while_restore_waits_for_the_lock_is_committed_first(synced: Env) -> None:
+    import subprocess
+    import sys
+
+    first = synced.git("rev-parse", "HEAD").strip()
+    original = synced.git("show", f"HEAD:{MCP}")
+    commit_version(synced, ENTITY % "second")
+    holder = hold_lock(synced)
+    try:
+        restore = subprocess.Popen(
+            [sys.executable, "-m", "vaultsync", "restore", "--at", first, MCP, "--yes"]
+            + ["--wait", "60"],
+            env=synced.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)  # restore has planned and waits for the lock
+        (synced.home / MCP).write_text(ENTITY % "written by the agent meanwhile")
+    finally:
+        holder.communicate("")
+    out, err = restore.communicate(timeout=60)
+    assert restore.returncode == 0, err
+    assert (synced.home / MCP).read_text() == original
+    assert synced.git("show", f"HEAD:{MCP}") == ENTITY % "written by the agent meanwhile"
+
+
+def test_the_pre_restore_snapshot_never_commits_a_secret(synced: Env) -> None:
+    from tests.secrets_sync_test import plant
+
+    original = synced.git("show", f"HEAD:{MCP}")
+    token = plant(synced)  # on disk only: a sync would reject it
+    doc = json.loads(synced.vs("restore", "--at", "HEAD", MCP, "--yes", "--json").stdout)
+    assert (synced.home / MCP).read_text() == original
+    everything = synced.git("log", "--all", "-p", "--format=%B")
+    assert token not in everything
+    [kept] = doc["kept_outside_git"]
+    assert kept.startswith(str(synced.vault / ".vaultsync" / "pre-restore"))
+    assert kept.endswith(MCP)
+    assert token in Path(kept).read_text()
+    assert os.stat(kept).st_mode & 0o777 == 0o600
+    human = synced.vs("restore", "--at", "HEAD", MCP, "--yes").stdout
+    assert "unchanged" in human  # nothing left to keep the second time
+
+
+def test_a_fifo_where_a_file_should_be_is_named_not_waited_on(synced: Env) -> None:
+    target = synced.home / RECORD
+    target.unlink()
+    os.mkfifo(target)
+    for extra in (["--dry-run"], ["--yes"]):
+        err = synced.vs("restore", "--at", "HEAD", RECORD, *extra, code=2, timeout=20).stderr
+        assert f"{target} is a FIFO" in err
+    out = synced.vs("validate", str(target), code=1, timeout=20).stdout
+    assert str(target) in out and "FIFO" in out
+
+
+def test_restore_under_a_file_names_it(synced: Env) -> None:
+    blocker = synced.root / "a-file"
+    blocker.write_text("x")
+    err = synced.vs("restore", "--at", "HEAD", "--to", str(blocker / "out"), code=2).stderr
+    assert f"{blocker} is a file" in err
+    folder = synced.home / "mem" / "records" / "second-brain"
+    for f in folder.iterdir():
+        f.unlink()
+    folder.rmdir()
+    folder.write_text("now a file")
+    err = synced.vs("restore", "--at", "HEAD", RECORD, "--yes", code=2).stderr
+    assert f"{folder} is a file" in err
+
+
+def test_a_symlinked_file_stays_a_symlink(synced: Env) -> None:
+    original = synced.git("show", f"HEAD:{RECORD}")
+    link = synced.home / RECORD
+    real = synced.root / "elsewhere.json"
+    real.write_text('{"id": "x", "content": "changed"}')
+    link.unlink()
+    link.symlink_to(real)
+    synced.vs("restore", "--at", "HEAD", RECORD, "--yes")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == original
+
+
+def test_restore_removes_what_a_killed_restore_left_behind(synced: Env) -> None:
+    folder = (synced.home / RECORD).parent
+    ours = folder / f".{Path(RECORD).name}.k3j_9x0a.vaultsync-tmp"
+    ours.write_text("half a write")
+    theirs = folder / ".notes.vaultsync-tmp.bak"
+    theirs.write_text("the user's")
+    (synced.home / RECORD).unlink()
+    synced.vs("restore", "--at", "HEAD", RECORD, "--yes")
+    assert not ours.exists() and theirs.exists()
+
+
+def test_a_write_made_while_restore_asks_stops_it_with_nothing_restored(synced: Env) -> None:
+    import pty
+    import sys
+
+    first = synced.git("rev-parse", "HEAD").strip()
+    commit_version(synced, ENTITY % "second")
+    args = [sys.executable, "-m", "vaultsync", "restore", "--at", first, MCP]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: restore on a terminal, so it asks
+        os.chdir(synced.root)
+        os.execvpe(args[0], args, synced.env)
+    said = b""
+    while b"[y/N]" not in said:
+        said += os.read(fd, 4096)
+    (synced.home / MCP).write_text(ENTITY % "written while restore asked")
+    os.write(fd, b"y\n")
+    with contextlib.suppress(OSError):  # EIO once the child has exited
+        while chunk := os.read(fd, 4096):
+            said += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 2, said
+    assert b"changed while restore was asking; nothing was restored" in said
+    assert (synced.home / MCP).read_text() == ENTITY % "written while restore asked"

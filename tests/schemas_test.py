@@ -16,7 +16,7 @@ import pytest
 import tomlkit
 
 from tests.conftest import SAMPLES, Env
-from vaultsync import schemas
+from vaultsync import configcheck, schemas
 from vaultsync.errors import ConfigError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
@@ -50,7 +50,7 @@ INVALID = fixture_files("invalid")
 def test_every_shipped_schema_has_a_title_a_description_and_fixtures() -> None:
     assert set(schemas.shipped_names()) == {
         "json", "jsonl", "memory-record", "mem0-memory", "mcp-knowledge-graph",
-        "memory-export", "vaultsync-config",
+        "memory-export", "markdown", "text", "vaultsync-config",
     }  # fmt: skip
     for name, description in schemas.shipped():
         document = json.loads((schemas.schema_dir() / f"{name}.schema.json").read_text())
@@ -64,7 +64,7 @@ def test_every_shipped_schema_has_a_title_a_description_and_fixtures() -> None:
 @pytest.mark.parametrize(("name", "path"), VALID, ids=ids(VALID))
 def test_valid_fixture_is_accepted(name: str, path: Path) -> None:
     if name == "vaultsync-config":
-        schemas.check_config(tomllib.loads(path.read_text()))
+        configcheck.check_config(tomllib.loads(path.read_text()))
         return
     checked = schemas.check(path.read_bytes(), path.name, name)
     assert checked.problem is None, str(checked.problem)
@@ -76,7 +76,7 @@ def test_invalid_fixture_is_rejected_naming_where(name: str, path: Path) -> None
     want = expected(name, path)
     if name == "vaultsync-config":
         with pytest.raises(ConfigError) as info:
-            schemas.check_config(tomllib.loads(path.read_text()))
+            configcheck.check_config(tomllib.loads(path.read_text()))
         assert info.value.exit_code == 2
         assert info.value.message.startswith(f"vaultsync.toml: {want['where']}: ")
         assert want["message"] in info.value.message
@@ -292,7 +292,7 @@ def test_pick_schema_first_matching_glob_wins() -> None:
 
 def config_error(doc: dict[str, Any]) -> ConfigError:
     with pytest.raises(ConfigError) as info:
-        schemas.check_config(doc)
+        configcheck.check_config(doc)
     return info.value
 
 
@@ -306,17 +306,17 @@ def test_check_config_names_a_misspelled_key_and_suggests_the_right_one() -> Non
 def test_check_config_names_a_bad_enum_value_and_the_choices() -> None:
     error = config_error({"vault": {"secrets": "blok"}})
     assert error.message == (
-        "vaultsync.toml: vault.secrets: 'blok' is not one of ['block', 'warn', 'off']"
+        "vaultsync.toml: vault.secrets: 'blok' is not one of ['block', 'warn', 'off', 'redact']"
     )
 
 
 def test_check_config_accepts_a_tomlkit_document() -> None:
     # config.py edits vaultsync.toml with tomlkit, whose strings and tables are subclasses.
     text = (FIXTURES / "vaultsync-config" / "valid" / "full.toml").read_text()
-    schemas.check_config(tomlkit.parse(text))
+    configcheck.check_config(tomlkit.parse(text))
     bad = tomlkit.parse(text.replace('secrets = "block"', 'secrets = "blok"'))
     with pytest.raises(ConfigError, match=r"vault\.secrets: 'blok' is not one of"):
-        schemas.check_config(bad)
+        configcheck.check_config(bad)
 
 
 def test_check_config_refuses_two_sources_sharing_a_folder() -> None:
@@ -333,7 +333,7 @@ def test_check_config_refuses_an_unknown_schema_name() -> None:
     error = config_error(doc)
     assert error.message.startswith("vaultsync.toml: sources[0].schema.\"*.json\": 'mem0' is not a")
     assert error.hint == "did you mean 'mem0-memory'?"
-    schemas.check_config({"sources": [{"name": "m", "path": "a", "schema": "s/my.json"}]})
+    configcheck.check_config({"sources": [{"name": "m", "path": "a", "schema": "s/my.json"}]})
 
 
 def test_check_config_refuses_a_toml_date_where_text_belongs() -> None:
@@ -365,8 +365,8 @@ def test_reading_config_and_checking_plain_json_imports_no_validator() -> None:
     # Import time is part of every cron run; only a file that needs a real check pays it.
     config = FIXTURES / "vaultsync-config" / "valid" / "full.toml"
     code = (
-        "import sys, tomllib; from vaultsync import schemas\n"
-        f"schemas.check_config(tomllib.loads(open({str(config)!r}).read()))\n"
+        "import sys, tomllib; from vaultsync import configcheck, schemas\n"
+        f"configcheck.check_config(tomllib.loads(open({str(config)!r}).read()))\n"
         "assert schemas.check(b'{\"a\": 1}', 'settings.json').problem is None\n"
         "assert schemas.check(b'[1]\\n[2]', 'log.jsonl').problem is None\n"
         "loaded = {'jsonschema', 'jsonschema_rs'} & set(sys.modules)\n"
@@ -442,7 +442,7 @@ def test_fast_and_slow_validators_agree_on_every_document() -> None:
             fast = bool(schema.fast().is_valid(doc))
             assert fast == schema.slow().is_valid(doc), (name, doc)
             if name == "vaultsync-config":
-                assert fast == schemas._conforms(schema.document, doc, schema.document), doc
+                assert fast == configcheck._conforms(schema.document, doc, schema.document), doc
             verdicts[fast] += 1
         assert verdicts[True] > 5 and verdicts[False] > 5, (name, verdicts)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from vaultsync import secretscan
 from vaultsync.secretscan import Finding, scan
 
 SAMPLES = Path(__file__).parent / "fixtures" / "samples"
@@ -267,3 +268,25 @@ def test_a_secret_among_invalid_utf8_is_still_found() -> None:
     data = b"\xff\xfe\xc3(\n" + b'{"note": "' + secret.encode() + b'"}\n'
 
     assert scan(data) == [Finding(2, "GitHub token")]
+
+
+def test_redaction_covers_each_secret_and_keeps_json_valid() -> None:
+    key = "sk-" + "ant-api03-" + _random(60)
+    body = _random(200)
+    pem = "-----BEGIN RSA PRIVATE KEY-----\n" + body + "\n-----END RSA PRIVATE KEY-----"
+    lines = [
+        json.dumps({"text": f"my key is {key}, keep it", "password": "Xy7kP2qLm9zR4w"}),
+        json.dumps({"note": "tail", "k": pem}),
+    ]
+    data = "\n".join(lines).encode()
+    found = secretscan.spans(data)
+    assert [s.code for s in found] == ["anthropic", "password", "private_key"]
+    clean = secretscan.redact(data, found)
+    assert key.encode() not in clean and body[:40].encode() not in clean
+    docs = [json.loads(line) for line in clean.splitlines()]
+    assert docs[0] == {
+        "text": "my key is [REDACTED:anthropic], keep it",
+        "password": "[REDACTED:password]",
+    }
+    assert docs[1] == {"note": "tail", "k": "[REDACTED:private_key]"}
+    assert secretscan.scan(clean) == []  # the placeholder is no secret

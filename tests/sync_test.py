@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 from tests.conftest import HOST, SAMPLES, Env
 
@@ -166,19 +165,6 @@ def test_include_exclude(env: Env) -> None:
 def test_sync_writes_the_event_log(synced: Env) -> None:
     log = (synced.vault / ".vaultsync" / "vaultsync.log").read_text()
     assert re.search(r"Z pid=\d+ sync: commit=[0-9a-f]{40} added=7 modified=0 deleted=0", log)
-
-
-def test_python_dash_m_and_help(env: Env) -> None:
-    out = env.vs("--help").stdout
-    for cmd in ("init", "track", "untrack", "adopt", "sync", "status", "validate", "schemas"):
-        assert cmd in out
-        assert "Example:" in env.vs(cmd, "--help").stdout, cmd
-
-
-def test_every_command_is_in_the_readme(env: Env) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for cmd in ("init", "track", "untrack", "adopt", "sync", "status", "validate", "schemas"):
-        assert f"vaultsync {cmd}" in readme, cmd
 
 
 def test_a_hand_edit_of_the_config_goes_in_with_the_next_sync(synced: Env) -> None:

@@ -15,7 +15,7 @@ def test_track_stores_home_paths_as_tilde_and_binds_to_this_host(env: Env) -> No
     env.vs("init")
     out = env.vs("track", str(env.home / ".claude")).stdout
     assert "as 'claude'" in out
-    assert sources(env) == [{"name": "claude", "path": "~/.claude", "host": HOST}]
+    assert sources(env) == [{"name": "claude", "path": "~/.claude", "host": HOST, "kind": "dir"}]
     assert "vaultsync: track claude" in env.git("log", "-1", "--format=%s")
     assert env.git("status", "--porcelain") == ""
 
@@ -43,6 +43,7 @@ def test_track_any_host_and_options(env: Env) -> None:
             "include": ["**/*.json"],
             "exclude": ["export/**"],
             "schema": "json",
+            "kind": "dir",
         }
     ]
 
@@ -70,8 +71,10 @@ def test_track_errors_are_clear(env: Env) -> None:
     env.memories()
     env.vs("init")
     assert "does not exist" in env.vs("track", str(env.home / "nope"), code=2).stderr
+    other = env.root / "mem"
+    other.mkdir()
     env.vs("track", str(env.home / "mem"))
-    err = env.vs("track", str(env.home / "mem"), code=2).stderr
+    err = env.vs("track", str(other), code=2).stderr
     assert "a source named 'mem' exists already" in err and "--name" in err
     assert "overlaps the vault" in env.vs("track", str(env.vault), code=2).stderr
 
@@ -104,3 +107,103 @@ def test_adopt_binds_sources_to_this_machine(env: Env) -> None:
     env.vs("adopt", "mem")
     assert sources(env)[0]["host"] == "newlaptop"
     assert "committed" in env.vs("sync").stdout
+
+
+def test_tracking_a_tracked_path_again_updates_that_source(env: Env) -> None:
+    mem = env.memories()
+    env.vs("init", "-q")
+    env.vs("track", str(mem), "-q")
+    out = env.vs("track", str(mem)).stdout
+    assert "~/mem is tracked already as 'mem'; nothing changed" in out
+    out = env.vs("track", str(mem), "--also", "**/*.md", "--exclude", "export/**").stdout
+    assert "updated 'mem' (~/mem): include **/*.json, **/*.jsonl -> **/*.json, **/*.jsonl, " in out
+    assert "exclude (none) -> export/**" in out
+    assert sources(env) == [
+        {
+            "name": "mem",
+            "path": "~/mem",
+            "host": HOST,
+            "kind": "dir",
+            "include": ["**/*.json", "**/*.jsonl", "**/*.md"],
+            "exclude": ["export/**"],
+        }
+    ]
+    assert "track mem: include" in env.git("log", "-1", "--format=%s")
+    out = env.vs(
+        "track", str(mem), "--include", "**/*.json", "--any-host", "--schema", "json"
+    ).stdout
+    assert "include **/*.json, **/*.jsonl, **/*.md -> **/*.json" in out
+    assert f"schema auto -> json; host {HOST} -> any" in out
+    assert sources(env)[0] == {
+        "name": "mem",
+        "path": "~/mem",
+        "include": ["**/*.json"],
+        "exclude": ["export/**"],
+        "schema": "json",
+        "kind": "dir",
+    }
+    err = env.vs("track", str(mem), "--name", "other", code=2).stderr
+    assert "tracked already as 'mem'; a source is not renamed" in err
+
+
+def test_the_same_folder_on_another_machine_is_another_source(env: Env) -> None:
+    mem = env.memories()
+    env.vs("init", "-q")
+    env.vs("track", str(mem), "-q")
+    env.env["VAULTSYNC_HOST"] = "desktop"
+    env.vs("track", str(mem), "--name", "mem-desktop", "-q")
+    assert [(s["name"], s["host"]) for s in sources(env)] == [
+        ("mem", HOST),
+        ("mem-desktop", "desktop"),
+    ]
+
+
+def test_a_file_inside_a_tracked_folder_is_refused_naming_the_source(env: Env) -> None:
+    mem = env.memories()
+    env.vs("init", "-q")
+    env.vs("track", str(mem), "--name", "agent", "-q")
+    err = env.vs("track", str(mem / "mcp" / "memory.jsonl"), code=2).stderr
+    assert "is inside the folder of source 'agent' (~/mem)" in err
+    assert "agent/mcp/memory.jsonl" in err and "vaultsync track ~/mem --include" in err
+    assert "inside the folder of source 'agent'" in env.vs("track", str(mem / "mcp"), code=2).stderr
+    assert len(sources(env)) == 1
+
+
+def test_include_says_it_replaces_the_defaults_and_also_adds(env: Env) -> None:
+    help_text = " ".join(env.vs("track", "--help").stdout.split())
+    assert "--include GLOB Keep the files matching GLOB, instead of the default" in help_text
+    assert "--also GLOB Keep the files matching GLOB too, beside the default globs" in help_text
+    notes = env.home / "notes"
+    notes.mkdir()
+    (notes / "a.json").write_text("{}")
+    (notes / "b.mem").write_text('{"id": "b", "content": "kept too"}')
+    (notes / "c.txt").write_text("left out")
+    env.vs("init", "-q")
+    env.vs("track", str(notes), "--also", "*.mem", "-q")
+    env.vs("sync", "-q")
+    files = set(env.head_files())
+    assert {"notes/a.json", "notes/b.mem"} <= files and "notes/c.txt" not in files
+
+
+def test_adopt_all_binds_every_other_machines_source(env: Env) -> None:
+    env.vs("init", "-q")
+    for name in ("a", "b", "c"):
+        (env.home / name).mkdir()
+        env.vs("track", str(env.home / name), "-q", *(["--any-host"] if name == "c" else []))
+    env.env["VAULTSYNC_HOST"] = "newlaptop"
+    assert "bound a, b to this machine (newlaptop)" in env.vs("adopt", "--all").stdout
+    assert [s.get("host") for s in sources(env)] == ["newlaptop", "newlaptop", None]
+    assert "already" in env.vs("adopt", "--all").stdout
+    assert "or give --all (not both)" in env.vs("adopt", code=2).stderr
+    assert "not both" in env.vs("adopt", "a", "--all", code=2).stderr
+
+
+def test_adopt_all_refuses_two_machines_copies_of_one_folder(env: Env) -> None:
+    mem = env.memories()
+    env.vs("init", "-q")
+    env.vs("track", str(mem), "-q")
+    env.env["VAULTSYNC_HOST"] = "desktop"
+    env.vs("track", str(mem), "--name", "mem-desktop", "-q")
+    env.env["VAULTSYNC_HOST"] = "newlaptop"
+    err = env.vs("adopt", "--all", code=2).stderr
+    assert "'mem' and 'mem-desktop' both keep ~/mem" in err and "vaultsync adopt NAME" in err

@@ -68,3 +68,20 @@ def test_a_misspelled_config_key_is_exit_2_naming_it(synced: Env) -> None:
     cfg.write_text(cfg.read_text().replace("secrets = ", "secret = "))
     err = synced.vs("sync", code=2).stderr
     assert "vault.secret: unknown key" in err
+
+
+def test_a_big_invalid_file_is_explained_by_its_first_error(env: Env) -> None:
+    # Over 2 MiB, the message is the fast validator's first error: explaining every one
+    # of them in pure Python took a minute for a 300 MB file (see docs, not a timing test).
+    items: list[dict[str, object]] = [
+        {"id": str(i), "memory": "m" * 40, "user_id": "u", "created_at": "2024-01-01T00:00:00Z"}
+        for i in range(40000)
+    ]
+    items[7000]["memory"] = 5
+    for i in range(7001, 40000, 2):
+        items[i]["id"] = None
+    big = env.root / "mem0.json"
+    big.write_text(json.dumps({"results": items}))
+    assert big.stat().st_size > 2 << 20
+    out = env.vs("validate", str(big), code=1).stdout
+    assert "/results/7000/memory: 5 is not of type" in out

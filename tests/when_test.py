@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import Env
 from vaultsync.errors import UsageError
 from vaultsync.when import parse_date
 
@@ -41,3 +42,15 @@ def test_not_dates_are_left_for_revisions(text: str) -> None:
 def test_a_malformed_iso_date_is_an_error_not_now() -> None:
     with pytest.raises(UsageError, match="not a date"):
         parse_date("2026-13-45T99:00", now=NOW)
+
+
+@pytest.mark.parametrize(
+    "at", ["1972-06-01", "1970-01-02T00:00Z", "0001-01-01", "99999999999 days ago"]
+)
+def test_a_date_before_any_commit_is_an_error_naming_the_history(synced: Env, at: str) -> None:
+    first = synced.git("log", "--reverse", "--format=%cI").split()[0]
+    for args in (["restore", "--at", at, "--dry-run"], ["export", "--at", at, "--output", "x"]):
+        proc = synced.vs(*args, code=2)
+        assert "before the vault's first commit" in proc.stderr
+        assert first in proc.stderr
+    assert not (synced.root / "x").exists()

@@ -4,11 +4,11 @@ import sys
 
 
 def main() -> int:
-    if sys.argv[1:2] == ["sync"]:
+    if "sync" in sys.argv[1:6]:  # after at most --vault PATH --json --quiet
         # The hot path (cron, git hooks): no typer to import.
-        from vaultsync.fastpath import parse_sync
+        from vaultsync.fastpath import parse_argv
 
-        parsed = parse_sync(sys.argv[2:])
+        parsed = parse_argv(sys.argv[1:])
         if parsed is not None:
             from vaultsync.commands import sync
             from vaultsync.outcome import guarded, vault_path

@@ -5,6 +5,7 @@ core meanwhile), then one commit, the index for exactly those paths, and the rej
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +21,8 @@ DELTA_MIN_BYTES = 1 << 20  # a new version of a file this big is packed as a del
 DELTA_MAX_BYTES = 256 << 20
 DELTA_WINDOW = 3
 
+Watch = Callable[[Change, bytes], None]  # (a modified file, HEAD's version of it)
+
 
 class Committer:
     """The sink of a plan: takes each accepted file as soon as it is decided."""
@@ -32,6 +35,7 @@ class Committer:
         self._copied: list[str] = []  # work-tree copies to take back if the commit fails
         self.bytes_in = 0  # what the commit needs on disk, roughly (a full-disk message)
         self._big_version = False  # a new version of a big file: pack it as a delta
+        self.watch: Watch | None = None  # told of each diffed file (the forgetting alarm)
 
     def __call__(self, c: Change) -> None:
         assert c.data is not None
@@ -65,7 +69,8 @@ class Committer:
             self.abort()
             return None
         ident = Ident.for_host(host)
-        message = commit_message(p, when, host, subject, summarize(self.gv, p.head, p.changes))
+        summaries = summarize(self.gv, p.head, p.changes, self.watch)
+        message = commit_message(p, when, host, subject, summaries)
         files: list[tuple[str, str | None]] = []
         for c in p.changes:
             if c.kind == "deleted":
@@ -157,7 +162,9 @@ def commit_message(
     return f"{subject}\n\n" + "\n".join(body) + f"\n\n{trailers}\n"
 
 
-def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str, str]:
+def summarize(
+    gv: GitVault, head: str | None, changes: list[Change], watch: Watch | None = None
+) -> dict[str, str]:
     """'+3 entities, 1 entity changed' per modified file, diffed against HEAD's version.
     Files over SUMMARY_MAX_BYTES say only "modified": parsing the old version of a
     600 MB export as well would double the memory a sync needs."""
@@ -184,6 +191,8 @@ def summarize(gv: GitVault, head: str | None, changes: list[Change]) -> dict[str
                 summary = None
             if summary is not None:
                 out[c.vault_path] = summary
+            if watch is not None:
+                watch(c, before)
         c.checked, c.data = None, None  # not needed past this point
     return out
 

@@ -15,7 +15,35 @@ from vaultsync.fsutil import atomic_write
 from vaultsync.globs import GlobSet
 
 CONFIG_NAME = "vaultsync.toml"
-DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl")
+DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl", "**/*.md")
+# Well-known credential files, left out of every folder source (SPEC "Secrets"): the
+# secret scanner would reject them on every run, and a token file is no memory. A source
+# whose include names one of them (`--include .credentials.json`) takes it on purpose.
+CREDENTIAL_EXCLUDES = (
+    "**/.credentials.json",  # Claude Code's OAuth tokens
+    "**/auth.json",  # Codex CLI, opencode
+    "**/oauth_creds.json",  # Gemini CLI
+    "**/github-copilot/hosts.json",  # GitHub Copilot's OAuth tokens
+    "**/github-copilot/apps.json",
+    "**/credentials.json",
+    "**/application_default_credentials.json",  # gcloud
+    "**/.env",
+    "**/.env.*",
+    "**/*.pem",
+    "**/*.key",
+    "**/*.p12",
+    "**/*.pfx",
+    "**/id_rsa",
+    "**/id_dsa",
+    "**/id_ecdsa",
+    "**/id_ed25519",
+    "**/id_ecdsa_sk",
+    "**/id_ed25519_sk",
+    "**/.netrc",
+    "**/.git-credentials",
+    "**/.pgpass",
+)
+SECRET_POLICIES = ("block", "warn", "off", "redact")
 NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\Z")
 _DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*\Z")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -26,7 +54,7 @@ CONFIG_TEMPLATE = """\
 
 [vault]
 branch = "main"
-secrets = "block"          # block | warn | off
+secrets = "block"          # block | warn | off | redact (commit with each secret replaced)
 max_delete = 0.5           # a sync may delete at most this share of a source's files
 push_timeout = "60s"
 """
@@ -40,17 +68,30 @@ class Source:
     exclude: tuple[str, ...] = ()
     schema: str | Mapping[str, str] = "auto"
     host: str | None = None
+    deletions: str = "follow"  # follow | keep: a file deleted on disk stays in the vault
+    secrets: str | None = None  # block | warn | off | redact; None: the vault's setting
+    kind: str | None = None  # "file" | "dir", recorded by track; None in older configs
 
     @property
     def root(self) -> Path:
         return Path(os.path.expanduser(self.path))
 
+    def credential_excludes(self) -> tuple[str, ...]:
+        """The built-in credential excludes that apply: all but those an include names
+        (a pattern whose last part has no wildcard and that the exclude matches)."""
+        named = [p for p in self.include if not any(c in p.rpartition("/")[2] for c in "*?[")]
+        return tuple(
+            p for p in CREDENTIAL_EXCLUDES if not any(GlobSet([p]).match(n) for n in named)
+        )
+
     def on_this_host(self, host: str) -> bool:
         return self.host is None or self.host == host
 
     def is_single_file(self) -> bool:
-        # A source whose path is (or was, when it is missing now) a file: its name has a
-        # suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
+        if self.kind is not None:
+            return self.kind == "file"
+        # An older config: a source whose path is (or was, when it is missing now) a file:
+        # its name has a suffix its include globs would match, e.g. ~/mcp/memory.jsonl.
         root = self.root
         if root.exists():
             return root.is_file()
@@ -66,6 +107,9 @@ class Config:
     push_timeout_s: float = 60.0
     notify: str | None = None
     notify_cooldown_s: float = 3600.0
+    heartbeat: str | None = None
+    heartbeat_every_s: float = 3600.0
+    forget_alert: float = 0.5
     metrics_dir: str | None = None
     sources: tuple[Source, ...] = field(default_factory=tuple)
     raw: bytes = b""  # the file as read: a hand edit is committed by the next sync
@@ -98,6 +142,9 @@ class Config:
         name, _, rel = vault_path.partition("/")
         rules = next((s.schema for s in self.sources if s.name == name), "auto")
         return pick_schema(rules, rel)
+
+    def secrets_for(self, src: Source) -> str:
+        return src.secrets or self.secrets
 
     def source(self, name: str) -> Source:
         for src in self.sources:
@@ -153,9 +200,9 @@ def _check_once(vault: Path, raw: bytes, doc: dict[str, Any]) -> None:
             return
     except OSError:
         pass
-    from vaultsync import schemas
+    from vaultsync import configcheck
 
-    schemas.check_config(doc)
+    configcheck.check_config(doc)
     try:
         marker.parent.mkdir(exist_ok=True)
         atomic_write(marker, digest.encode(), durable=False)
@@ -177,6 +224,9 @@ def from_dict(doc: Mapping[str, Any]) -> Config:
         push_timeout_s=parse_duration(v.get("push_timeout", "60s"), "vault.push_timeout"),
         notify=v.get("notify"),
         notify_cooldown_s=parse_duration(v.get("notify_cooldown", "1h"), "vault.notify_cooldown"),
+        heartbeat=v.get("heartbeat"),
+        heartbeat_every_s=parse_duration(v.get("heartbeat_every", "1h"), "vault.heartbeat_every"),
+        forget_alert=float(v.get("forget_alert", 0.5)),
         metrics_dir=v.get("metrics_dir"),
         sources=sources,
     )
@@ -198,6 +248,9 @@ def _source(s: Mapping[str, Any]) -> Source:
         exclude=tuple(s.get("exclude", ())),
         schema=s.get("schema", "auto"),
         host=s.get("host"),
+        deletions=s.get("deletions", "follow"),
+        secrets=s.get("secrets"),
+        kind=s.get("kind"),
     )
 
 
@@ -251,18 +304,40 @@ def add_source(vault: Path, src: Source) -> None:
             f"a source named {src.name!r} exists already", hint="choose another with --name NAME"
         )
     table = tomlkit.table()
-    table["name"] = src.name
-    table["path"] = src.path
-    if src.include != DEFAULT_INCLUDE:
-        table["include"] = list(src.include)
-    if src.exclude:
-        table["exclude"] = list(src.exclude)
-    if src.schema != "auto":
-        table["schema"] = src.schema
-    if src.host is not None:
-        table["host"] = src.host
+    _fill(table, src)
     sources.append(table)
     _save(vault, doc)
+
+
+def update_source(vault: Path, src: Source) -> None:
+    """Rewrite the settings of the source named src.name (its comments stay)."""
+    doc = _edit(vault)
+    tables = [s for s in doc.get("sources") or [] if s.get("name") == src.name]
+    if not tables:
+        raise UsageError(f"no source named {src.name!r}")
+    _fill(tables[0], src)
+    _save(vault, doc)
+
+
+def _fill(table: Any, src: Source) -> None:
+    """A source's table holds only what differs from the defaults."""
+    table["name"] = src.name
+    table["path"] = src.path
+    settings = {
+        "include": list(src.include) if src.include != DEFAULT_INCLUDE else None,
+        "exclude": list(src.exclude) or None,
+        "schema": src.schema if src.schema != "auto" else None,
+        "host": src.host,
+        "kind": src.kind,
+        "deletions": src.deletions if src.deletions != "follow" else None,
+        "secrets": src.secrets,
+    }
+    for key, value in settings.items():
+        if value is not None:
+            if table.get(key) != value:  # an unchanged value keeps the user's layout
+                table[key] = value
+        elif key in table:
+            del table[key]
 
 
 def remove_source(vault: Path, name: str) -> None:
@@ -287,7 +362,11 @@ def set_host(vault: Path, names: list[str], host: str) -> None:
     _save(vault, doc)
 
 
-def set_remote(vault: Path, remote: str) -> None:
+def set_remote(vault: Path, remote: str | None) -> None:
+    """Name the remote a sync pushes to (None: push nowhere)."""
     doc = _edit(vault)
-    doc["vault"]["remote"] = remote
+    if remote is not None:
+        doc["vault"]["remote"] = remote
+    elif "remote" in doc.get("vault", {}):
+        del doc["vault"]["remote"]
     _save(vault, doc)

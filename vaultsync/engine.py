@@ -7,10 +7,10 @@ from __future__ import annotations
 import errno
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from vaultsync import config, eventlog, runs, state
+from vaultsync import alerts, config, eventlog, metrics, runs, state
 from vaultsync.clock import utc_now
 from vaultsync.commit import Committer
 from vaultsync.config import Config, Source
@@ -22,6 +22,7 @@ from vaultsync.errors import (
     VaultsyncError,
     from_os_error,
 )
+from vaultsync.forgetting import Forgotten, Watcher
 from vaultsync.plan import Plan, Scope, check_schemas, load_state, plan, selected_sources
 from vaultsync.result import Failure, PushResult, PushStatus, Rejected, SyncResult, locked_failure
 from vaultsync.state import State
@@ -44,7 +45,12 @@ Observer = Callable[[Vault, SyncResult], None]
 
 # Told of every run, failed or not, in this order. The operations code adds metrics,
 # alerts and the heartbeat here.
-observers: list[Observer] = [eventlog.log_result, runs.record]
+observers: list[Observer] = [
+    eventlog.log_result,
+    runs.record,
+    metrics.write,
+    alerts.observe,  # last: the user's commands may take a while
+]
 
 
 def sync_once(vault: Vault, opts: SyncOptions) -> SyncResult:
@@ -105,8 +111,10 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         head = gv.head()
         st = load_state(vault.root, gv, head)
         committer = Committer(vault.root, gv)
+        watcher = committer.watch = Watcher(vault.root, cfg.forget_alert, head)
         try:
             p = plan(vault.root, cfg, sources, gv, st, scope, sink=committer)
+            watcher.vanished(gv, p)
             commit = committer.finish(p, host, utc_now())
         except (DiskFullError, OSError) as exc:
             committer.abort()
@@ -119,7 +127,8 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         if record(st, p, commit):
             state.save(vault.root, st)
         pushed = push(vault, cfg) if opts.push else PushResult.skipped("--no-push")
-    return _result(p, commit, started, t0, opts, pushed, unbound)
+    result = _result(p, commit, started, t0, opts, pushed, unbound, tuple(watcher.found))
+    return replace(result, memories=tuple(sorted(watcher.counts.items())))
 
 
 def unbound_message(cfg: Config, selected: Sequence[Source], host: str) -> tuple[str, ...]:
@@ -195,6 +204,7 @@ def _result(
     opts: SyncOptions,
     pushed: PushResult,
     unbound: tuple[str, ...],
+    forgotten: tuple[Forgotten, ...] = (),
 ) -> SyncResult:
     return SyncResult(
         started=started,
@@ -214,5 +224,7 @@ def _result(
         skipped=tuple(p.skipped),
         warnings=tuple(p.warnings),
         push=pushed,
+        forgotten=forgotten,
         files_tracked=sum(sc.seen for sc in p.scans),
+        files_by_source=tuple((sc.source.name, sc.seen) for sc in p.scans if sc.available),
     )

@@ -9,6 +9,7 @@ it does not know) to typer, which reports it properly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from vaultsync.engine import SyncOptions as Options
 
@@ -21,6 +22,36 @@ _FLAGS = {
     "-q": "quiet",
 }
 _VALUED = {"--vault", "--source", "--wait"}
+_BEFORE = {"--json", "--quiet", "-q"}  # the flags the CLI also takes before the command name
+
+
+def parse_argv(argv: Sequence[str]) -> tuple[str | None, Options] | None:
+    """`[--vault PATH] [-q] [--json] sync ARGS`, as the CLI reads it, or None for typer."""
+    before: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg == "sync":
+            parsed = parse_sync(list(it))
+            return None if parsed is None else _merge(before, *parsed)
+        if arg == "--vault" or arg.startswith("--vault="):
+            before += [arg] if "=" in arg else [arg, next(it, "-")]
+        elif arg in _BEFORE:
+            before.append(arg)
+        else:
+            return None
+    return None
+
+
+def _merge(
+    before: list[str], vault: str | None, opts: Options
+) -> tuple[str | None, Options] | None:
+    """The command's own options win over those given before its name."""
+    parsed = parse_sync(before)
+    if parsed is None:
+        return None
+    outer, flags = parsed
+    opts = replace(opts, json_out=opts.json_out or flags.json_out, quiet=opts.quiet or flags.quiet)
+    return (vault if vault is not None else outer), opts
 
 
 def parse_sync(args: Sequence[str]) -> tuple[str | None, Options] | None:

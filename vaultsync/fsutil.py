@@ -7,7 +7,7 @@ import errno
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from vaultsync.errors import LockedError
@@ -55,6 +55,16 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, durable: b
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def not_a_folder(paths: Iterable[Path]) -> Path | None:
+    """The first of `paths` that exists, if it is not a folder (a file in the way of
+    a folder that is to be made there or under it); None when it is a folder or none
+    exists."""
+    for path in paths:
+        if os.path.lexists(path):
+            return None if path.is_dir() else path
+    return None
 
 
 def replace_file(path: str, data: bytes) -> None:
@@ -189,9 +199,10 @@ def pids_holding(path: Path) -> list[int]:
     return pids
 
 
-def pids_working_in(folder: Path) -> list[int]:
-    """Processes whose working directory is `folder` or below it (Linux /proc; elsewhere
-    none can be seen, and only the open-file check applies)."""
+def pids_working_in(folder: Path, command: str | None = None) -> list[int]:
+    """Processes whose working directory is `folder` or below it, and whose command name
+    starts with `command` if given (Linux /proc; elsewhere none can be seen, and only the
+    open-file check applies)."""
     if not os.path.isdir("/proc"):
         return []
     root = str(folder.resolve())
@@ -200,8 +211,14 @@ def pids_working_in(folder: Path) -> list[int]:
         with contextlib.suppress(OSError):
             cwd = os.readlink(f"/proc/{pid}/cwd")
             if cwd == root or cwd.startswith(root + "/"):
-                found.append(pid)
+                if command is None or _command(pid).startswith(command):
+                    found.append(pid)
     return found
+
+
+def _command(pid: int) -> str:
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
 
 
 def _pids_holding_lsof(target: str) -> list[int]:

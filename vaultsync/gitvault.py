@@ -118,7 +118,9 @@ class GitVault:
     # -- reading history ------------------------------------------------------------------
 
     def last_commit_before(self, when: datetime, ref: str = "HEAD") -> str | None:
-        stamp = str(int(when.timestamp()))
+        # "@N +0000", not N: git reads a bare number under 100000000 (before 1973-03-03)
+        # as something other than seconds since 1970.
+        stamp = f"@{int(when.timestamp())} +0000"
         out = self.run("rev-list", "-1", "--first-parent", f"--before={stamp}", ref, check=False)
         return out.decode().strip() or None
 
@@ -160,7 +162,7 @@ class GitVault:
             "-z",
             "--no-renames",
             "--name-status",
-            "--format=%x01%H%x00%cI%x00%s",
+            "--format=%x01%H%x00%cI%x00%s%x00%b",
         ]
         if limit is not None:
             args.append(f"-n{limit}")
@@ -310,8 +312,9 @@ class GitVault:
 
     def clear_stale_lock(self, lock: Path, wait_s: float = 5.0) -> None:
         """Remove a git lock file only when provably stale: no live process has it open
-        and no other process works in this vault. The git child of a killed vaultsync
-        can still be finishing its commit; deleting its lock then corrupts the vault."""
+        and no git process works in this vault. The git child of a killed vaultsync
+        can still be finishing its commit; deleting its lock then corrupts the vault.
+        An idle shell whose cwd is the vault holds nothing and is not waited for."""
         deadline = time.monotonic() + wait_s
         while lock.exists():
             holders = [p for p in fsutil.pids_holding(lock) if p != os.getpid()]
@@ -328,7 +331,7 @@ class GitVault:
             time.sleep(0.1)
 
     def _processes_in_vault(self) -> list[int]:
-        return [pid for pid in fsutil.pids_working_in(self.root) if pid != os.getpid()]
+        return [pid for pid in fsutil.pids_working_in(self.root, "git") if pid != os.getpid()]
 
     # -- GitPython for the colder paths -------------------------------------------------
 
@@ -403,7 +406,7 @@ def data_of(paths: Iterable[str]) -> bytes:
 
 def _log_entry(chunk: str) -> dict[str, Any]:
     fields = chunk.split("\0")
-    commit, time_, subject = fields[0], fields[1], fields[2]
-    rest = [f for f in fields[3:] if f.strip("\n")]
+    commit, time_, subject, body = fields[0], fields[1], fields[2], fields[3]
+    rest = [f for f in fields[4:] if f.strip("\n")]
     files = [{"status": rest[i].strip(), "path": rest[i + 1]} for i in range(0, len(rest) - 1, 2)]
-    return {"commit": commit, "time": time_, "subject": subject, "files": files}
+    return {"commit": commit, "time": time_, "subject": subject, "body": body, "files": files}

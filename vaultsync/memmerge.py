@@ -68,6 +68,10 @@ class Action:
             return f"+ entity {name} ({shorten(self.detail, 40)})"
         if self.kind == "memory":
             return f"+ memory {name}: {shorten(self.detail, 60)!r}"
+        if self.kind == "item":  # a Markdown list item; detail: its section
+            return f'+ item in "{shorten(self.detail, 40)}": {name}'
+        if self.kind == "section":
+            return f'+ section "{name}"'
         return f"+ {self.kind} {name}"
 
 
@@ -119,12 +123,24 @@ def merge_docs(current: Any, past: Any, schema: str, conflict: str = "keep") -> 
         )
     if past is None:
         return MergeResult(current)  # nothing was there at WHEN: nothing to bring back
+    if schema == "markdown":
+        return _merge_markdown(current, past)
     merger = _Merger(conflict == "theirs", schema)
     if current is None:  # gone: all of it comes back, and every memory in it is reported
         merge: Callable[[Any, Any, _Merger], Any] = _report_all
     else:
         merge = _merge_graph if schema == GRAPH_SCHEMA else _merge_records
     return MergeResult(merge(current, past, merger), merger.actions)
+
+
+def _merge_markdown(current: str | None, past: str) -> MergeResult:
+    """Sections by heading and list items by text come back; nothing current is touched."""
+    from vaultsync import mdmemory
+
+    if current is None:
+        return MergeResult(past)
+    text, restored = mdmemory.merge(current, past)
+    return MergeResult(text, [Action("+", kind, name, where) for kind, name, where in restored])
 
 
 class _Merger:
@@ -287,6 +303,9 @@ def dumps(doc: Any, lines: bool, like: bytes | None) -> bytes:
     server writes none) and UTF-8 BOM.
     """
     like = like or b""
+    if isinstance(doc, str):  # Markdown: merged as text, line endings and BOM kept
+        bom = codecs.BOM_UTF8 if like.startswith(codecs.BOM_UTF8) else b""
+        return bom + doc.encode("utf-8", "surrogatepass")
     sample = like[:65536].decode("utf-8", "replace").lstrip("\ufeff")
     newline = "\r\n" if b"\r\n" in like else "\n"
     end = newline if like.endswith(b"\n") or not like else ""

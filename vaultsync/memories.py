@@ -160,5 +160,6 @@ def shorten(text: str, width: int) -> str:
 
 
 def mergeable(schema: str) -> bool:
-    """Whether files of `schema` hold memories with an identity, so `--merge` can work."""
-    return schema == GRAPH_SCHEMA or schema in RECORD_SCHEMAS
+    """Whether files of `schema` hold memories with an identity, so `--merge` can work
+    (Markdown: sections by heading, list items by their text)."""
+    return schema in (GRAPH_SCHEMA, "markdown") or schema in RECORD_SCHEMAS

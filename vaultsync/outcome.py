@@ -15,6 +15,7 @@ from typing import ParamSpec
 from vaultsync.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, VaultsyncError
 
 P = ParamSpec("P")
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what git's exit looks like to the shell
 
 
 def vault_path(option: str | Path | None) -> Path:
@@ -37,6 +38,11 @@ def guarded(fn: Callable[P, int], *args: P.args, **kwargs: P.kwargs) -> int:
     except KeyboardInterrupt:
         print("vaultsync: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`vaultsync log | head`): stop quietly, as git does.
+        # stdout goes to /dev/null so the flush at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception:
         return _crash()
 

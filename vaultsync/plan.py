@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from vaultsync import schemas
 
 SUMMARY_MAX_BYTES = 64 << 20
+SECRET_ADVICE = (
+    'not committed: exclude the file, or set secrets = "redact" (or "warn") on its source'
+)
 
 
 @dataclass(slots=True)
@@ -49,6 +52,7 @@ class Plan:
     rejected: dict[str, Rejection] = field(default_factory=dict)
     new_rejections: dict[str, bytes] = field(default_factory=dict)  # content for the side ref
     held: list[str] = field(default_factory=list)  # messages of guards that held
+    kept: list[str] = field(default_factory=list)  # gone on disk, kept (deletions = "keep")
     unavailable: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     scans: list[SourceScan] = field(default_factory=list)
@@ -245,6 +249,9 @@ def _plan_deletions(p: Plan, sc: SourceScan, cfg: Config, scope: Scope) -> None:
     gone = sc.deleted
     if not gone:
         return
+    if sc.source.deletions == "keep":
+        p.kept += gone  # an archive: never deleted, so no guard holds anything
+        return
     if not scope.allow_delete and len(gone) >= 5 and len(gone) > cfg.max_delete * tracked:
         p.held.append(
             f"source {sc.source.name!r}: {len(gone)} of {tracked} files were deleted, more than "
@@ -276,36 +283,50 @@ def _plan_file(
     if snap.blob == committed:
         p.refreshed[vp] = [*snap.stat, snap.blob]
         return None
-    schema = schemas.pick_schema(cand.source.schema, vp.partition("/")[2])
+    rel = vp.partition("/")[2]
+    policy = cfg.secrets_for(cand.source)
+    schema = schemas.pick_schema(cand.source.schema, rel)
     grown = _appended(snap.data, vp, schema, st, committed, vault)
-    if grown is not None:
-        checked, g = grown
-        secrets = secret_findings(snap.data[g.offset :], cfg.secrets)
-    else:
-        checked = schemas.check(snap.data, vp, schema, vault_root=vault)
-        secrets = secret_findings(snap.data, cfg.secrets)
-    if secrets and cfg.secrets == "block":
+    secrets = secret_findings(snap.data[grown[1].offset :] if grown else snap.data, policy)
+    if grown is not None and secrets and policy == "redact":
+        # Redaction works on the whole file's spans: the append path ends here.
+        grown, secrets = None, secret_findings(snap.data, policy)
+    data, blob = snap.data, snap.blob
+    if secrets and policy == "block":
         # Not written anywhere in git, not even the rejected ref: history is forever.
-        p.rejected[vp] = Rejection(secrets, snap.blob, snap.stat, iso_z(utc_now()))
+        reason = f"{secrets}; {SECRET_ADVICE}"
+        p.rejected[vp] = Rejection(reason, snap.blob, snap.stat, iso_z(utc_now()))
         return None
+    if secrets and policy == "redact":
+        # The vault's copy differs from the source by design: its blob is what the state
+        # records, so the same content redacts to the same blob and is no change.
+        from vaultsync import secretscan
+
+        data = secretscan.redact(snap.data, secretscan.spans(snap.data))
+        blob = blob_id(data)
+        if blob == committed:
+            p.refreshed[vp] = [*snap.stat, blob]
+            return None
+    checked = grown[0] if grown else schemas.check(data, vp, schema, vault_root=vault)
     if checked.problem is not None:
-        p.rejected[vp] = Rejection(str(checked.problem), snap.blob, snap.stat, iso_z(utc_now()))
-        if prior is None or prior.blob != snap.blob:
-            p.new_rejections[vp] = snap.data
+        p.rejected[vp] = Rejection(str(checked.problem), blob, snap.stat, iso_z(utc_now()))
+        if prior is None or prior.blob != blob:
+            p.new_rejections[vp] = data
         return None
     if secrets:
-        p.warnings.append(f'{vp}: committed with {secrets} (secrets = "warn")')
+        done = "with the secrets replaced by [REDACTED:<kind>]" if policy == "redact" else "with"
+        p.warnings.append(f'{vp}: committed {done} {secrets} (secrets = "{policy}")')
     kind = "added" if committed is None else "modified"
-    if checked.lines and len(snap.data) >= APPEND_MIN_BYTES:
-        st.line_schemas[vp] = [snap.blob, checked.schema]
+    if checked.lines and len(data) >= APPEND_MIN_BYTES:
+        st.line_schemas[vp] = [blob, checked.schema]
     if grown is not None:
-        return Change(vp, kind, snap.data, snap.stat, snap.blob, None, committed, summary(checked))
-    keep = checked if kind == "modified" and len(snap.data) <= SUMMARY_MAX_BYTES else None
+        return Change(vp, kind, data, snap.stat, blob, None, committed, summary(checked))
+    keep = checked if kind == "modified" and len(data) <= SUMMARY_MAX_BYTES else None
     if keep is not None and by_lines(keep):
         # Summarised from the lines that differ (commit.summarize): the raw bytes are
         # kept instead of 150,000 parsed items.
         keep = dataclasses.replace(keep, doc=None)
-    return Change(vp, kind, snap.data, snap.stat, snap.blob, keep, committed)
+    return Change(vp, kind, data, snap.stat, blob, keep, committed)
 
 
 def _appended(
@@ -346,14 +367,13 @@ def secret_findings(data: bytes, policy: str) -> str:
 
 
 def _with_progress(items: list[Candidate], progress: bool) -> Iterator[Candidate]:
-    """Progress on a terminal for long reads (an initial import); silent otherwise."""
+    """A progress bar on a terminal for long reads (an initial import); silent in cron,
+    with --quiet and with --json. rich (typer's own dependency) draws it on stderr."""
     if not progress or len(items) < 500 or not sys.stderr.isatty():
         yield from items
         return
-    total, shown = len(items), 0.0
-    for i, item in enumerate(items, 1):
-        if time.monotonic() - shown > 0.5:
-            print(f"\rreading {i}/{total} files", end="", file=sys.stderr, flush=True)
-            shown = time.monotonic()
-        yield item
-    print(f"\rread {total} files" + " " * 12, file=sys.stderr)
+    from rich.console import Console
+    from rich.progress import track
+
+    console = Console(stderr=True)
+    yield from track(items, description="reading", console=console, transient=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from vaultsync.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_PUSH_FAILED
+from vaultsync.forgetting import Forgotten
 
 
 class PushStatus(enum.StrEnum):
@@ -87,7 +88,10 @@ class SyncResult:
     warnings: tuple[str, ...] = ()
     push: PushResult = field(default_factory=PushResult.skipped)
     failure: Failure | None = None
+    forgotten: tuple[Forgotten, ...] = ()  # memory files that lost most of their memories
+    memories: tuple[tuple[str, int], ...] = ()  # (vault path, memories) where counted cheaply
     files_tracked: int = 0
+    files_by_source: tuple[tuple[str, int], ...] = ()  # (source, files seen) as scanned
     timings: tuple[tuple[str, float], ...] = ()
 
     @property
@@ -100,7 +104,7 @@ class SyncResult:
             return self.failure.exit_code
         if self.push.failed:
             return EXIT_PUSH_FAILED  # wins over 1: the commit is safe locally, the copy is not
-        if self.rejected or self.held or self.unavailable or self.unbound:
+        if self.rejected or self.held or self.unavailable or self.unbound or self.forgotten:
             return EXIT_PARTIAL
         return EXIT_OK
 
@@ -116,6 +120,8 @@ class SyncResult:
             out.append(("push-failed", self.push.message))
         for msg in self.held + self.unavailable + self.unbound:
             out.append(("sync-failed", msg))
+        if self.forgotten:
+            out.append(("forgot", "; ".join(f.message for f in self.forgotten)))
         return out
 
     @property
@@ -135,6 +141,7 @@ class SyncResult:
             "unbound": list(self.unbound),
             "pushed": self.push.status == PushStatus.OK,
             "push": {"status": str(self.push.status), "message": self.push.message},
+            "forgotten": [f.to_json() for f in self.forgotten],
             "error": self.failure.message if self.failure else None,
             "dry_run": self.dry_run,
             "exit_code": self.exit_code,

@@ -25,6 +25,8 @@ class Runs:
     last_commit: str | None = None
     last_error: dict[str, Any] | None = None  # {"time", "message", "exit_code"}
     failing_since: str | None = None  # first run of the current failure streak
+    # The last forgetting alarm: {"time", "path", "before", "after", "previous", "restore"}
+    last_forgot: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +53,8 @@ def record(vault: Vault, result: SyncResult) -> None:
     runs.last_exit = result.exit_code
     if result.commit:
         runs.last_commit = result.commit
+    for f in result.forgotten:
+        runs.last_forgot = {"time": stamp, **f.to_json()}
     if result.failure is None:
         # Committed what could be: the backup is current for everything accepted.
         runs.last_success = stamp

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaultsync.config import Source
-from vaultsync.globs import GlobSet
+from vaultsync.globs import GlobSet, NameGate
 from vaultsync.state import RACY_WINDOW_NS, Entry, Folder, Folders, State, stat_key
 
 
@@ -47,6 +47,7 @@ class SourceScan:
     candidates: list[Candidate] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)  # credential files left out (vault paths)
     # Folders whose names this scan fully accounted for, by stat: the next scan need
     # not list them while their stat stays (see gitindex.py).
     dirs: dict[str, list[int]] = field(default_factory=dict)
@@ -150,6 +151,7 @@ class _Walk:
                 self.visited.add((v.st_dev, v.st_ino))  # never entered, like a symlink loop
         self.cutoff = state.scanned_ns - RACY_WINDOW_NS
         self.include, self.exclude = GlobSet(src.include), GlobSet(src.exclude)
+        self.credentials = NameGate(src.credential_excludes())
         self.folders_seen: set[str] = set()
 
     def run(self, root: str) -> None:
@@ -238,7 +240,7 @@ class _Walk:
         known = self.known.get(folder)
         seen: set[str] = set()
         subfolders: list[tuple[str, str]] = []
-        skipped = len(self.result.skipped)
+        said = len(self.result.skipped) + len(self.result.excluded)
         with listing:
             self._entries(listing, rel_dir, known, seen, subfolders)
         self.result.seen += len(seen)
@@ -246,9 +248,9 @@ class _Walk:
         index = known.index if known else {}
         gone = [prefix + n for n in index.keys() - seen]
         self.result.deleted += gone
-        if not gone and len(self.result.skipped) == skipped:
-            # Fully accounted for: nothing pending (a held deletion) and nothing to warn
-            # about again (a FIFO), so an unmoved stat means nothing to do next time.
+        if not gone and len(self.result.skipped) + len(self.result.excluded) == said:
+            # Fully accounted for: nothing pending (a held deletion) and nothing to say
+            # again (a FIFO, a credential file), so an unmoved stat means nothing to do.
             self.result.dirs[folder] = key
         return subfolders
 
@@ -264,6 +266,7 @@ class _Walk:
         cutoff, full = self.cutoff, self.full
         by_suffix, include, exclude = self.include.suffixes, self.include.match, self.exclude.match
         has_exclude = bool(self.exclude.patterns)
+        credentials, has_credentials = self.credentials, bool(self.credentials)
         for e in listing:
             name = e.name
             st = None
@@ -284,6 +287,9 @@ class _Walk:
             elif not include(rel_dir + name):
                 continue
             if has_exclude and exclude(rel_dir + name):
+                continue
+            if has_credentials and credentials.match(name, rel_dir + name):
+                self.result.excluded.append(f"{self.src.name}/{rel_dir}{name}")
                 continue
             if st is None:
                 try:

@@ -9,13 +9,11 @@ to check, or a command that only reads its config, must not pay their import tim
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +51,7 @@ class Checked:
 # so `json` and `jsonl` never load a validator.
 _ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples"})
 _GRAPH_TYPES = ("entity", "relation")
+FRONT_MATTER_PREFIX = "markdown:"  # schema = "markdown:notes.schema.json": front matter checked
 _WS = re.compile(r"[ \t\n\r]*")  # JSON's whitespace; str.strip() would also eat \u00a0 etc.
 
 
@@ -87,6 +86,9 @@ def shipped() -> list[tuple[str, str]]:
         description = document.get("description", "") if isinstance(document, dict) else ""
         out.append((name, str(description)))
     return out
+
+
+EXPLAIN_SLOW_MAX = 2 << 20  # bytes: best_match takes ~1.5 s per MiB of memories
 
 
 class _Schema:
@@ -125,11 +127,17 @@ class _Schema:
         except ValueError:  # a Python value jsonschema_rs cannot convert; parsed JSON never is
             return bool(self.slow().is_valid(instance))
 
-    def explain(self, instance: Any) -> tuple[str, str]:
-        """(JSON pointer, message) of the most relevant error in an invalid `instance`."""
-        error = self.best_error(instance)
-        if error is None:  # the libraries disagree: trust the verdict, quote the fast one
-            for fast_error in self.fast().iter_errors(instance):
+    def explain(self, instance: Any, size: int = 0) -> tuple[str, str]:
+        """(JSON pointer, message) of the most relevant error in an invalid `instance`.
+        A document of over EXPLAIN_SLOW_MAX bytes gets the fast validator's first error:
+        best_match walks every error in pure Python (63 s for a 300 MB file)."""
+        error = self.best_error(instance) if size <= EXPLAIN_SLOW_MAX else None
+        if error is None:  # big, or the libraries disagree: quote the fast one's first error
+            import jsonschema_rs
+
+            try:
+                self.fast().validate(instance)  # raises its first error only, never all
+            except jsonschema_rs.ValidationError as fast_error:
                 return _pointer(fast_error.instance_path), _shorten(fast_error.message)
             return "", "rejected by the schema"
         return _pointer(error.absolute_path), _shorten(error.message)
@@ -161,9 +169,10 @@ def _resolve(schema: str, vault_root: Path | None) -> _Schema:
 
 
 def ensure_schema(schema: str, *, vault_root: Path | None = None) -> None:
-    """Raise ConfigError unless `schema` is auto, none, a shipped name or a usable schema file."""
+    """Raise ConfigError unless `schema` is auto, none, a shipped name, a usable schema file,
+    or `markdown:<schema file>` (front matter checked against that file)."""
     if schema not in ("auto", "none"):
-        _resolve(schema, vault_root)
+        _resolve(schema.removeprefix(FRONT_MATTER_PREFIX), vault_root)
 
 
 def _user_schema(ref: str, vault_root: Path | None) -> _Schema:
@@ -304,6 +313,9 @@ def check(
     """
     if schema == "none":
         return Checked(None, None, "none")
+    text_kind = _text_kind(schema, vault_path)
+    if text_kind is not None:
+        return _check_text(data, text_kind, schema, vault_root)
     named = None if schema == "auto" else _resolve(schema, vault_root)
     lines = is_jsonl(vault_path) or schema == "jsonl"
     try:
@@ -314,6 +326,49 @@ def check(
     except _ParseError as exc:
         label = named.name if named else ("jsonl" if lines else "json")
         return Checked(None, Problem(label, exc.where, exc.message), label, lines)
+
+
+# --- Markdown and text --------------------------------------------------------------------
+
+
+def _text_kind(schema: str, vault_path: str) -> str | None:
+    """The text schema ("markdown" or "text") a file is checked with, else None."""
+    if schema in ("markdown", "text"):
+        return schema
+    if schema.startswith(FRONT_MATTER_PREFIX):
+        return "markdown"
+    if schema != "auto":
+        return None
+    from vaultsync.mdmemory import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
+
+    name = vault_path.lower()
+    if name.endswith(MARKDOWN_SUFFIXES):
+        return "markdown"
+    return "text" if name.endswith(TEXT_SUFFIXES) else None
+
+
+def _check_text(data: bytes, kind: str, schema: str, vault_root: Path | None) -> Checked:
+    """UTF-8 without NUL; for Markdown, front matter that parses as YAML and, with
+    `markdown:<file>`, conforms to that JSON Schema. `doc` is the text itself."""
+    from vaultsync import mdmemory
+
+    text = mdmemory.decode(data)
+    if isinstance(text, mdmemory.TextProblem):
+        return Checked(None, Problem(kind, text.where, text.message), kind)
+    found = mdmemory.front_matter(text) if kind == "markdown" else None
+    if found is None:
+        return Checked(text, None, kind)
+    try:
+        front = mdmemory.load_yaml(found[0])
+    except ValueError as exc:
+        return Checked(text, Problem(kind, "front matter", f"not valid YAML: {exc}"), kind)
+    ref = schema.removeprefix(FRONT_MATTER_PREFIX)
+    chosen = _shipped(kind) if ref in ("auto", kind) else _resolve(ref, vault_root)
+    front = {} if front is None else front
+    if chosen.is_valid(front):
+        return Checked(text, None, kind)
+    where, message = chosen.explain(front)
+    return Checked(text, Problem(kind, f"front matter {where}".rstrip(), message), kind)
 
 
 def _check_json(text: str, named: _Schema | None) -> Checked:
@@ -328,7 +383,7 @@ def _check_json(text: str, named: _Schema | None) -> Checked:
     chosen = named or _shipped(_detect(doc))
     problem = None
     if not chosen.is_valid(doc):
-        where, message = chosen.explain(doc)
+        where, message = chosen.explain(doc, len(text))
         problem = Problem(chosen.name, where, message)
     return Checked(doc, problem, chosen.name)
 
@@ -431,179 +486,8 @@ def pick_schema(rules: str | Mapping[str, str], rel_path: str) -> str:
     return "auto"
 
 
-# --- vaultsync.toml ------------------------------------------------------------------------
-
-
 def check_config(doc: Mapping[str, Any], *, origin: str = "vaultsync.toml") -> None:
-    """Check a parsed vaultsync.toml; raise ConfigError naming the key and the reason."""
-    plain = _plain(doc, origin, [])
-    schema = _shipped("vaultsync-config")
-    try:
-        ok = _conforms(schema.document, plain, schema.document)
-    except _Unsupported:
-        ok = schema.is_valid(plain)
-    if not ok:
-        raise _config_error(schema, plain, origin)
-    _check_source_names(plain.get("sources", []), origin)
-    _check_schema_refs(plain.get("sources", []), origin)
+    """Check a parsed vaultsync.toml: kept here for callers; the work is in configcheck."""
+    from vaultsync import configcheck
 
-
-def _plain(value: Any, origin: str, path: list[str | int]) -> Any:
-    """tomlkit's str/int/dict subclasses as plain values, which jsonschema_rs requires."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v, origin, [*path, str(k)]) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v, origin, [*path, i]) for i, v in enumerate(value)]
-    if isinstance(value, date | time):
-        raise ConfigError(
-            f"{origin}: {_keypath(path)}: a TOML date/time is not allowed here",
-            hint="put it in quotes if it is meant as text",
-        )
-    for kind in (bool, str, int, float):
-        if isinstance(value, kind):
-            return kind(value)
-    return value
-
-
-def _keypath(path: Iterable[str | int]) -> str:
-    """["sources", 0, "naem"] -> sources[0].naem, as a TOML user reads it."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            key = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part)
-            out += f".{key}" if out else key
-    return out
-
-
-def _config_error(schema: _Schema, doc: Any, origin: str) -> ConfigError:
-    error = schema.best_error(doc)
-    if error is None:
-        where, message = schema.explain(doc)
-        return ConfigError(f"{origin}: {where or '(top level)'}: {message}")
-    path = list(error.absolute_path)
-    if error.validator == "additionalProperties":
-        known = list(error.schema.get("properties", {}))
-        extra = next(k for k in error.instance if k not in known)
-        close = difflib.get_close_matches(extra, known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-        return ConfigError(f"{origin}: {_keypath([*path, extra])}: unknown key", hint=hint)
-    if error.validator == "required":
-        missing = next(k for k in error.validator_value if k not in error.instance)
-        return ConfigError(f"{origin}: {_keypath([*path, missing])}: required key is missing")
-    where = _keypath(path) or "(top level)"
-    return ConfigError(
-        f"{origin}: {where}: {_shorten(error.message)}", error.schema.get("description")
-    )
-
-
-def _check_source_names(sources: list[Any], origin: str) -> None:
-    # Case-insensitively: on macOS "Claude" and "claude" would share one folder in the vault.
-    seen: dict[str, int] = {}
-    for i, source in enumerate(sources):
-        name = str(source["name"])
-        first = seen.setdefault(name.casefold(), i)
-        if first != i:
-            raise ConfigError(
-                f"{origin}: sources[{i}].name: {name!r} is already used by sources[{first}]",
-                hint="each source needs its own name: it is the source's folder in the vault",
-            )
-
-
-def _check_schema_refs(sources: list[Any], origin: str) -> None:
-    """Catch `schema = "mem0"` now rather than as a failed sync: not a name, not a .json path."""
-    known = ("auto", "none", *shipped_names())
-    for i, source in enumerate(sources):
-        rules = source.get("schema", "auto")
-        pairs = [([], rules)] if isinstance(rules, str) else [([k], v) for k, v in rules.items()]
-        for keys, ref in pairs:
-            if ref in known or ref.endswith(".json"):
-                continue
-            close = [k for k in known if k.startswith(ref)] or difflib.get_close_matches(ref, known)
-            raise ConfigError(
-                f"{origin}: {_keypath(['sources', i, 'schema', *keys])}: {ref!r} is not a "
-                "shipped schema or a path to a .json schema file",
-                hint=f"did you mean {close[0]!r}?" if close else f"shipped: {', '.join(known)}",
-            )
-
-
-# The config is checked by every command; a command that only reads it should not import a
-# validator (jsonschema_rs alone costs ~10 ms). This verdict covers the keywords the shipped
-# config schema uses; anything else falls back to jsonschema_rs. schemas_test keeps the
-# three in agreement.
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-_TYPES: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "number": _is_number,
-    "integer": lambda v: _is_number(v) and (isinstance(v, int) or v.is_integer()),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-}
-
-
-def _conforms(schema: Any, value: Any, root: Any) -> bool:
-    if isinstance(schema, bool):
-        return schema
-    return all(_keyword(k, arg, schema, value, root) for k, arg in schema.items())
-
-
-def _keyword(key: str, arg: Any, schema: Any, value: Any, root: Any) -> bool:
-    if key in _ANNOTATIONS or key == "$defs":
-        return True
-    if key == "$ref":
-        return _conforms(_local_ref(arg, root), value, root)
-    if key == "not":
-        return not _conforms(arg, value, root)
-    if key == "type":
-        return any(_TYPES[t](value) for t in ([arg] if isinstance(arg, str) else arg))
-    if key == "enum":
-        return any(v == value and type(v) is type(value) for v in arg)
-    if key in ("properties", "additionalProperties", "required") and isinstance(value, dict):
-        return _object_keyword(key, arg, schema, value, root)
-    if key == "items" and isinstance(value, list):
-        return all(_conforms(arg, v, root) for v in value)
-    if key in ("minLength", "pattern") and isinstance(value, str):
-        return len(value) >= arg if key == "minLength" else re.search(arg, value) is not None
-    if key in ("minimum", "maximum") and _is_number(value):
-        return bool(value >= arg if key == "minimum" else value <= arg)
-    if key in _TYPED_KEYWORDS:
-        return True  # a keyword for another type: it does not apply to this value
-    raise _Unsupported(key)
-
-
-_TYPED_KEYWORDS = frozenset(
-    {"properties", "additionalProperties", "required", "items", "minLength", "pattern"}
-    | {"minimum", "maximum"}
-)
-
-
-def _local_ref(ref: str, root: Any) -> Any:
-    if not ref.startswith("#/"):
-        raise _Unsupported(f"$ref {ref}")
-    target = root
-    for part in ref[2:].split("/"):
-        target = target[part.replace("~1", "/").replace("~0", "~")]
-    return target
-
-
-def _object_keyword(key: str, arg: Any, schema: Any, value: dict[str, Any], root: Any) -> bool:
-    if key == "properties":
-        return all(_conforms(sub, value[k], root) for k, sub in arg.items() if k in value)
-    if key == "additionalProperties":
-        if "patternProperties" in schema:
-            raise _Unsupported(key)
-        known = schema.get("properties", {})
-        return all(_conforms(arg, v, root) for k, v in value.items() if k not in known)
-    return all(k in value for k in arg)  # required
+    configcheck.check_config(doc, origin=origin)

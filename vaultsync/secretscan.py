@@ -66,6 +66,15 @@ _KINDS = {
     "private_key": "private key block",
 }
 
+_CODES = {
+    **{kind: group.removesuffix("_pat") for group, kind in _KINDS.items()},
+    "password field": "password",
+    "secret field": "secret",
+    "token field": "token",
+    "api_key field": "api_key",
+}
+_CODES["AWS access key"], _CODES["AWS secret key"] = "aws_access_key", "aws_secret_key"
+
 # A JSON key ending in one of these (case-insensitive) names a credential.
 _FIELD_KINDS = {
     b"password": "password field",
@@ -184,6 +193,17 @@ class _Hit:
     kind: str
 
 
+@dataclass(frozen=True)
+class Span:
+    """Where a credential is, as bytes [start, end) of the file, for redaction; `code`
+    names its kind in the placeholder ("anthropic", "password")."""
+
+    start: int
+    end: int
+    kind: str
+    code: str
+
+
 def scan(data: bytes) -> list[Finding]:
     """Credentials in a JSON / JSON Lines file's raw bytes, in line order.
 
@@ -191,10 +211,57 @@ def scan(data: bytes) -> list[Finding]:
     on. One finding per (line, kind). The whole buffer is scanned at once, so
     a file that is one 100 MB line costs what 100 MB of short lines do.
     """
+    return list(dict.fromkeys(_findings(data, _hits(data))))
+
+
+def spans(data: bytes) -> list[Span]:
+    """Each credential's bytes, in file order, none overlapping: a private key from its
+    BEGIN line to its END line (or the end of the string it sits in)."""
+    out: list[Span] = []
+    for hit in _hits(data):
+        start, end = hit.start, hit.end
+        if hit.kind == _KINDS["private_key"]:
+            start, end = start - len(b"-----"), _key_end(data, hit.end)
+        if out and start < out[-1].end:
+            continue  # inside the previous one
+        out.append(Span(start, end, hit.kind, _CODES[hit.kind]))
+    return out
+
+
+def redact(data: bytes, found: list[Span]) -> bytes:
+    """`data` with each span replaced by `[REDACTED:<code>]`: no quote or backslash in
+    it, so a JSON string stays a JSON string and the file stays valid."""
+    parts, at = [], 0
+    for span in found:
+        parts += [data[at : span.start], b"[REDACTED:" + span.code.encode() + b"]"]
+        at = span.end
+    return b"".join([*parts, data[at:]])
+
+
+def redact_all(data: bytes) -> bytes:
+    """`data` with every credential found in it redacted."""
+    found = spans(data)
+    return redact(data, found) if found else data
+
+
+_KEY_END = re.compile(rb"-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----")
+_STRING_END = re.compile(rb'(?<!\\)"|[\r\n]')
+
+
+def _key_end(data: bytes, body: int) -> int:
+    """Where a private key that starts before `body` ends: its END line, else the end of
+    the JSON string (or the line) it is in. Its body is never left behind in the copy."""
+    found = _KEY_END.search(data, body, body + 65536)
+    if found:
+        return found.end()
+    end = _STRING_END.search(data, body)
+    return end.start() if end else len(data)
+
+
+def _hits(data: bytes) -> list[_Hit]:
     tokens = list(_token_hits(data))
     fields = list(_outside(tokens, _field_hits(data)))
-    hits = sorted(tokens + fields, key=lambda hit: hit.start)
-    return list(dict.fromkeys(_findings(data, hits)))
+    return sorted(tokens + fields, key=lambda hit: hit.start)
 
 
 def _token_hits(data: bytes) -> Iterator[_Hit]:

@@ -98,6 +98,10 @@ class Change:
         name = shorten(self.name, 100)
         if self.kind == "observation":
             return f"{self.op} observation: {name}"
+        if self.kind in ("item", "text"):  # a Markdown line, as it is written
+            return f"{self.op} {name}"
+        if self.kind == "section":
+            return f'{self.op} section "{name}"' if name else f"{self.op} text before any heading"
         if self.kind == "entity" and self.detail:
             return f"{self.op} entity {name} ({shorten(self.detail, 40)})"
         if self.kind == "memory" and self.op != "~":
@@ -137,6 +141,11 @@ class SemDiff:
         """One line for a commit body: "+3 entities, 1 entity changed, +2 observations"."""
         if self.status != "changed":
             return _STATUS_TEXT[self.status]
+        if self.shape == "text":  # Markdown or text: sections, items, lines
+            from vaultsync.mdmemory import summary_parts
+
+            front = [f"front matter {k.path.lstrip('/')} changed" for k in self.keys]
+            return _fit("", summary_parts(self.changes) + front, self.omitted)
         if self.shape == "json":
             return _fit("keys changed: ", [_key_label(k) for k in self.keys], self.omitted)
         if self.shape == "record":
@@ -259,13 +268,17 @@ def diff_docs(old: Any, new: Any, schema: str) -> SemDiff:
     `schema` is the applied schema's name; a format without identity (json, jsonl, a user
     schema) is diffed as plain JSON, by path.
     """
+    if schema in ("markdown", "text"):
+        from vaultsync import mdmemory  # sections and items, not JSON
+
+        return mdmemory.diff(old, new, schema)
     status = _status(old, new)
     if status == "unchanged":
         return SemDiff(schema, status, _shape(new, schema))
     if status == "changed" and is_single(old, schema) and is_single(new, schema):
         memory = _memory_change("~", old, new)  # the file is the memory, whatever its id
         return SemDiff(schema, status if memory else "unchanged", "record", _some(memory))
-    before = parts(old, schema) if mergeable(schema) else None
+    before = parts(old, schema) if mergeable(schema) else None  # never markdown: above
     after = parts(new, schema) if before is not None else None
     if before is None or after is None:
         return _diff_json(old, new, schema, status)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config, schemas, semdiff, when
+from vaultsync import config, schemas, secretscan, semdiff, when
 from vaultsync.commands.log import vault_paths
 from vaultsync.config import Config
 from vaultsync.errors import EXIT_OK
@@ -63,12 +63,14 @@ def _on_disk(cfg: Config, scope: list[str]) -> dict[str, bytes]:
     for src in cfg.sources:
         if not src.on_this_host(config.this_host()):
             continue
+        hide = cfg.secrets_for(src) in ("block", "redact")  # the key is never printed
         for cand in scan_source(src, State(), full=True).candidates:
             if _under(cand.vault_path, scope):
                 try:
-                    found[cand.vault_path] = read_snapshot(cand.path).data
+                    data = read_snapshot(cand.path).data
                 except Unreadable:
                     continue
+                found[cand.vault_path] = secretscan.redact_all(data) if hide else data
     return found
 
 

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import stat
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config, schemas, when
+from vaultsync import config, schemas, summary, when
 from vaultsync.commands.log import vault_paths
 from vaultsync.commit import commit_plan
 from vaultsync.config import Config
-from vaultsync.errors import EXIT_OK, UsageError
-from vaultsync.fsutil import atomic_write, vault_lock
+from vaultsync.errors import EXIT_OK, UsageError, VaultsyncError
+from vaultsync.fsutil import TMP_SUFFIX, atomic_write, not_a_folder, vault_lock
 from vaultsync.gitvault import GitVault, utc_now
-from vaultsync.plan import Change, Plan
+from vaultsync.plan import Change, Plan, secret_findings
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
 from vaultsync.state import Rejection
+
+REDACTED_NOTE = (
+    'holds [REDACTED:<kind>] where the source had secrets (secrets = "redact"): '
+    "the secrets themselves were never in the vault"
+)
+
+# atomic_write's temp name: tempfile.mkstemp(prefix=".NAME.", suffix=TMP_SUFFIX)
+_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TMP_SUFFIX) + r"\Z", re.DOTALL)
 
 
 @dataclass
@@ -50,6 +63,7 @@ class Request:
     wait_s: float = 0.0
     json_out: bool = False
     quiet: bool = False
+    files: bool = False  # list every file, not counts per source
 
 
 def run(vault: Path, req: Request) -> int:
@@ -58,19 +72,71 @@ def run(vault: Path, req: Request) -> int:
     commit = when.resolve(gv, req.at)
     wanted = select(cfg, gv, commit, req)
     blobs = gv.read_blobs(commit, wanted)
-    actions = [plan_file(cfg, vp, blobs[vp], req) for vp in wanted]
-    _refuse_collisions(actions)
+    actions = plan_all(cfg, wanted, blobs, req)
     if req.dry_run:
-        return report(actions, commit, None, req)
-    if any(a.kind == "overwrite" for a in actions) and not req.yes:
+        return report(actions, commit, None, [], req)
+    asked = any(a.kind == "overwrite" for a in actions) and not req.yes
+    if asked:
         confirm(actions)
     with vault_lock(vault / ".vaultsync" / "lock", req.wait_s):
-        snapshot = None if req.to_dir else snapshot_current(vault, gv, cfg, actions, req.at)
-        for a in actions:
-            if a.kind != "unchanged":
-                a.target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                atomic_write(a.target, a.data)
-    return report(actions, commit, snapshot, req)
+        # The agent may have written while we asked or waited for the lock: plan again
+        # under it, so the snapshot keeps what is on disk now, not what was read before.
+        again = plan_all(cfg, wanted, blobs, req)
+        if asked and (moved := _changed_since(actions, again)):
+            raise UsageError(
+                f"{moved} changed while restore was asking; nothing was restored",
+                hint="run the restore again to see what it would overwrite now",
+            )
+        actions = again
+        _clean_leftovers(actions)
+        snapshot, kept = (
+            (None, []) if req.to_dir else snapshot_current(vault, gv, cfg, actions, req.at)
+        )
+        _write(actions)
+    return report(actions, commit, snapshot, kept, req)
+
+
+def plan_all(cfg: Config, wanted: list[str], blobs: dict[str, bytes], req: Request) -> list[Action]:
+    actions = [plan_file(cfg, vp, blobs[vp], req) for vp in wanted]
+    _refuse_collisions(actions)
+    return actions
+
+
+def _changed_since(before: list[Action], now: list[Action]) -> Path | None:
+    seen = {a.target: a.current for a in before}
+    return next((a.target for a in now if seen.get(a.target, a.current) != a.current), None)
+
+
+def _write(actions: list[Action]) -> None:
+    todo = [a for a in actions if a.kind != "unchanged"]
+    for done, a in enumerate(todo):
+        path = write_path(a.target)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(path, a.data)
+        except OSError as exc:
+            raise VaultsyncError(
+                f"{a.target}: cannot write it ({exc.strerror or exc}); "
+                f"{done} of {len(todo)} file(s) were restored before it",
+                hint="fix the cause and run the restore again: what is restored stays so",
+            ) from None
+
+
+def write_path(target: Path) -> Path:
+    """Where a file is written: a symlinked file is written at the link's target, so the
+    link stays a link."""
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def _clean_leftovers(actions: list[Action]) -> None:
+    """A killed restore leaves its temp files (`.NAME.XXXXXXXX.vaultsync-tmp`, exactly
+    atomic_write's pattern) in the user's folders: remove them before writing there."""
+    for folder in sorted({write_path(a.target).parent for a in actions}):
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if _LEFTOVER.match(entry.name) and entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
 
 
 def select(cfg: Config, gv: GitVault, commit: str, req: Request) -> list[str]:
@@ -106,24 +172,61 @@ def plan_file(cfg: Config, vp: str, past: bytes, req: Request) -> Action:
             hint="restore it with --to DIR",
         )
     current = _read_current(target)
+    # secrets = "redact": the vault never held the secrets, so neither does what comes back.
+    redacted = [REDACTED_NOTE] if b"[REDACTED:" in past else []
     if current is None:
-        return Action(vp, target, "create", past, None, [])
+        _refuse_blocked(write_path(target))
+        return Action(vp, target, "create", past, None, redacted)
     data, detail = (
         _merge(cfg, vp, current, past, req)
         if req.merge
         else (past, _short_diff(cfg, vp, current, past))
     )
     kind = "unchanged" if data == current else "overwrite"
-    return Action(vp, target, kind, data, current, detail if kind == "overwrite" else [])
+    return Action(vp, target, kind, data, current, detail + redacted if kind == "overwrite" else [])
 
 
 def _read_current(target: Path) -> bytes | None:
-    if not target.exists():
+    """The file there now (None: nothing); never opens what is not a regular file: a
+    FIFO would block the restore forever."""
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        _refuse_blocked(target)
+        return None
+    except OSError as exc:
+        raise UsageError(
+            f"{target}: {exc.strerror}", hint="fix it, or restore with --to DIR"
+        ) from None
+    if not stat.S_ISREG(st.st_mode):
+        what = "a folder" if stat.S_ISDIR(st.st_mode) else _special(st.st_mode)
+        raise UsageError(
+            f"{target} is {what} where restore would write a file; nothing was restored",
+            hint="move it out of the way and run the restore again, or restore with --to DIR",
+        )
     try:
         return read_snapshot(target).data
     except Unreadable as exc:
         raise UsageError(f"{target}: {exc}", hint="fix it, or restore with --to DIR") from None
+
+
+def _special(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def _refuse_blocked(target: Path) -> None:
+    """A file where restore needs a folder on the way to `target` is an error naming it."""
+    if (folder := not_a_folder(target.parents)) is not None:
+        raise UsageError(
+            f"{folder} is a file, so {target} cannot be restored under it; nothing was restored",
+            hint="move the file out of the way, or restore with --to DIR",
+        )
 
 
 def _short_diff(cfg: Config, vp: str, current: bytes, past: bytes) -> list[str]:
@@ -187,45 +290,103 @@ def confirm(actions: list[Action]) -> None:
 
 def snapshot_current(
     vault: Path, gv: GitVault, cfg: Config, actions: list[Action], at: str
-) -> str | None:
+) -> tuple[str | None, list[Path]]:
     """Commit what is on disk now and not in the vault, before overwriting it: every
-    restore can be undone with another restore."""
+    restore can be undone with another restore. It obeys `secrets` as a sync does:
+    content that may not be committed is kept outside git, in a 0600 file under
+    .vaultsync/pre-restore/ (returned, to be named)."""
     overwrite = [a for a in actions if a.kind == "overwrite" and a.current is not None]
     head = gv.head()
     known = gv.read_blobs(head, [a.vault_path for a in overwrite]) if head else {}
     p = Plan(head=head)
+    now = utc_now()
+    outside = []
     for a in overwrite:
         assert a.current is not None
-        if a.vault_path in known and known[a.vault_path] == a.current:
+        current = _without_secrets(cfg, a.vault_path, a.current)
+        if a.vault_path in known and known[a.vault_path] == current:
             continue
-        checked = schemas.check(a.current, a.vault_path, cfg.schema_for(a.vault_path))
+        policy = _policy(cfg, a.vault_path)
+        if secret_findings(a.current, policy) and policy == "block":
+            outside.append(_keep_outside(vault, now, a.vault_path, a.current))
+            continue
+        checked = schemas.check(current, a.vault_path, cfg.schema_for(a.vault_path))
         if checked.problem is None:
             kind = "modified" if a.vault_path in known else "added"
-            p.changes.append(Change(a.vault_path, kind, a.current, [], blob_id(a.current)))
+            p.changes.append(Change(a.vault_path, kind, current, [], blob_id(current)))
         else:
-            p.rejected[a.vault_path] = Rejection(str(checked.problem), blob_id(a.current))
-            p.new_rejections[a.vault_path] = a.current
+            p.rejected[a.vault_path] = Rejection(str(checked.problem), blob_id(current))
+            p.new_rejections[a.vault_path] = current
     host = config.this_host()
-    return commit_plan(vault, gv, p, host, utc_now(), subject=f"pre-restore snapshot (--at {at})")
+    subject = f"pre-restore snapshot (--at {at})"
+    return commit_plan(vault, gv, p, host, now, subject=subject), outside
 
 
-def report(actions: list[Action], commit: str, snapshot: str | None, req: Request) -> int:
+def _policy(cfg: Config, vp: str) -> str:
+    src = next((s for s in cfg.sources if s.name == vp.partition("/")[0]), None)
+    return cfg.secrets_for(src) if src is not None else cfg.secrets
+
+
+def _without_secrets(cfg: Config, vp: str, data: bytes) -> bytes:
+    """What of a source file a snapshot may commit under secrets = "redact": the secrets
+    replaced by [REDACTED:<kind>], as a sync commits it ("block" keeps it outside git)."""
+    if _policy(cfg, vp) != "redact":
+        return data
+    from vaultsync import secretscan
+
+    return secretscan.redact_all(data)
+
+
+def _keep_outside(vault: Path, now: datetime, vp: str, data: bytes) -> Path:
+    folder = vault / ".vaultsync"
+    *parents, name = vp.split("/")
+    for part in ["pre-restore", now.strftime("%Y%m%dT%H%M%SZ"), *parents]:
+        folder = folder / part
+        folder.mkdir(mode=0o700, exist_ok=True)
+    atomic_write(folder / name, data, mode=0o600)
+    return folder / name
+
+
+def print_actions(actions: list[Action], req: Request) -> None:
+    """Each file when they are few (or --files); else counts per source, and the files
+    that change if those are few."""
+    verb = {"create": "would create", "overwrite": "would overwrite"} if req.dry_run else {}
+    shown = actions
+    if not req.files and len(actions) > summary.LIST_UP_TO:
+        said = {"create": "created", "overwrite": "overwritten", **verb}
+        kinds: dict[str, list[str]] = {"unchanged": []}
+        for a in actions:
+            kinds.setdefault(said.get(a.kind, a.kind), []).append(a.vault_path)
+        for line in summary.by_source((k, v) for k, v in kinds.items() if v):
+            print(line)
+        shown = [a for a in actions if a.kind != "unchanged"]
+        if len(shown) > summary.LIST_UP_TO:
+            print(summary.files_hint(len(actions)))
+            return
+    for a in shown:
+        print(f"{verb.get(a.kind, a.kind):<16}{a.target}")
+        for line in a.detail:
+            print(f"                  {line}")
+
+
+def report(
+    actions: list[Action], commit: str, snapshot: str | None, kept: list[Path], req: Request
+) -> int:
     if req.json_out:
         doc = {
             "commit": commit,
             "dry_run": req.dry_run,
             "snapshot": snapshot,
+            "kept_outside_git": [str(k) for k in kept],
             "files": [a.to_json() for a in actions],
         }
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     if req.quiet:
         return EXIT_OK
-    verb = {"create": "would create", "overwrite": "would overwrite"} if req.dry_run else {}
-    for a in actions:
-        print(f"{verb.get(a.kind, a.kind):<16}{a.target}")
-        for line in a.detail:
-            print(f"                  {line}")
+    print_actions(actions, req)
     if snapshot:
         print(f"the content these replaced is in commit {snapshot[:10]} (pre-restore snapshot)")
+    for k in kept:
+        print(f"replaced content holding a secret is kept outside git (0600): {k}")
     return EXIT_OK

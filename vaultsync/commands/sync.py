@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from vaultsync import summary
 from vaultsync.engine import SyncOptions, sync_once
 from vaultsync.result import PushStatus, SyncResult
 from vaultsync.vault import Vault
@@ -21,13 +22,13 @@ PUSH_WORDS = {
 }
 
 
-def run(vault: Path, opts: SyncOptions) -> int:
+def run(vault: Path, opts: SyncOptions, files: bool = False) -> int:
     result = sync_once(Vault(vault), opts)
-    report(result, opts)
+    report(result, opts, files)
     return result.exit_code
 
 
-def report(r: SyncResult, opts: SyncOptions) -> None:
+def report(r: SyncResult, opts: SyncOptions, files: bool = False) -> None:
     """The result on stdout (a summary, or --json); problems on stderr."""
     if r.failure is not None:
         if opts.json_out:
@@ -41,7 +42,7 @@ def report(r: SyncResult, opts: SyncOptions) -> None:
     if opts.json_out:
         print(json.dumps(r.to_json(), indent=2))
     elif not opts.quiet:
-        _print_human(r)
+        _print_human(r, files)
     for msg in r.held + r.unavailable + r.unbound:
         print(f"warning: {msg}", file=sys.stderr)
     if r.push.failed:
@@ -53,19 +54,32 @@ def report(r: SyncResult, opts: SyncOptions) -> None:
     if not opts.json_out:
         for rej in r.rejected:
             print(f"rejected: {rej.path}: {rej.reason}", file=sys.stderr)
+    for f in r.forgotten:
+        kept = "committed; history keeps them" if f.path not in rejected(r) else "not committed"
+        print(
+            f"forgot: {f.path} lost {f.lost} of its {f.before} memories in this sync ({kept})\n"
+            f"  to bring them back: {f.restore}",
+            file=sys.stderr,
+        )
 
 
-def _print_human(r: SyncResult) -> None:
+def rejected(r: SyncResult) -> set[str]:
+    return {rej.path for rej in r.rejected}
+
+
+def _print_human(r: SyncResult, files: bool = False) -> None:
     counts = f"+{len(r.added)} ~{len(r.modified)} -{len(r.deleted)}"
     if r.dry_run:
-        changes = (
-            [("added", p) for p in r.added]
-            + [("modified", p) for p in r.modified]
-            + [("deleted", p) for p in r.deleted]
-        )
+        kinds = [("added", r.added), ("modified", r.modified), ("deleted", r.deleted)]
+        changes = sorted(((p, k) for k, paths in kinds for p in paths))
         print(f"would commit {counts}" if changes else "nothing to commit")
-        for kind, path in sorted(changes, key=lambda c: c[1]):
-            print(f"  {kind:<9}{path}")
+        for line in summary.by_source(kinds, dict(r.files_by_source)):
+            print(f"  {line}")
+        if files or len(changes) <= summary.LIST_UP_TO:
+            for path, kind in changes:
+                print(f"  {kind:<9}{path}")
+        else:
+            print(f"  {summary.files_hint(len(changes))}")
     elif r.commit:
         print(f"committed {r.commit[:10]} {counts}")
     else:

@@ -8,6 +8,8 @@ one line a person can act on.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +46,9 @@ def run(
 
 def check_file(path: Path, schema: str = "auto") -> Verdict:
     try:
+        # Never open what is not a regular file: reading a FIFO waits for a writer forever.
+        if not stat.S_ISREG(mode := os.stat(path).st_mode):
+            return Verdict(str(path), schema, False, f"not a regular file ({_kind(mode)})")
         data = path.read_bytes()
     except OSError as exc:
         # A missing file is a verdict, not a crash: a hook may pass a path deleted since.
@@ -53,6 +58,14 @@ def check_file(path: Path, schema: str = "auto") -> Verdict:
     checked = schemas.check(data, path.name, schema)
     problem = str(checked.problem) if checked.problem else None
     return Verdict(str(path), checked.schema, checked.problem is None, problem)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    return "a socket" if stat.S_ISSOCK(mode) else "a device"
 
 
 def _check_config_file(path: Path, data: bytes) -> Verdict:

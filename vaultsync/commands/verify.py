@@ -31,6 +31,7 @@ def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
         blobs = gv.tree_blobs(head) if head else {}
         problems += _invalid_in_head(cfg, gv, head, blobs)
         sources = selected_sources(cfg, (), config.this_host())
+        problems += _kind_problems(sources)
         # A fresh state: every file is hashed and compared with HEAD itself, not a cache.
         p = plan(vault, cfg, sources, gv, State(head=head, rebuilt=True), Scope())
         problems += _state_problems(vault, gv, head, blobs)
@@ -50,6 +51,19 @@ def run(vault: Path, json_out: bool = False, quiet: bool = False) -> int:
 
 def _fsck(gv: GitVault) -> list[str]:
     return [f"git fsck: {line}" for line in gv.fsck()]
+
+
+def _kind_problems(sources: list[config.Source]) -> list[str]:
+    """A source tracked as a file whose path is a folder now (or the reverse)."""
+    out = []
+    for src in sources:
+        if src.kind is None or not src.root.exists():
+            continue
+        now = "dir" if src.root.is_dir() else "file"
+        if now != src.kind:
+            was, found = ("a file", "a folder") if now == "dir" else ("a folder", "a file")
+            out.append(f"source {src.name!r}: {src.path} is {found}, but it was tracked as {was}")
+    return out
 
 
 def _invalid_in_head(
