@@ -70,9 +70,20 @@ class Sizes:
 
 FULL = Sizes("full")
 QUICK = Sizes(
-    "quick", records_b=5_000, memories=500, dims=1_536, entities=5_000, relations=10_000,
-    history=1_000, back=500, reps=3, big_reps=3, import_reps=2, disk_gb=1.0,
-    transcript_mb=5, appends=10,
+    "quick",
+    records_b=5_000,
+    memories=500,
+    dims=1_536,
+    entities=5_000,
+    relations=10_000,
+    history=1_000,
+    back=500,
+    reps=3,
+    big_reps=3,
+    import_reps=2,
+    disk_gb=1.0,
+    transcript_mb=5,
+    appends=10,
 )
 
 
@@ -96,8 +107,11 @@ def run(
     timeout: float = 1200.0,
 ) -> Proc:
     """Run `cmd` to completion; wall time from spawn to reap, peak RSS from wait4."""
-    with tempfile.TemporaryFile() as inp, tempfile.TemporaryFile() as out, \
-            tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as inp,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
         if stdin is not None:
             inp.write(stdin)
             inp.seek(0)
@@ -116,8 +130,11 @@ def run(
         out.seek(0)
         err.seek(0)
         return Proc(
-            wall, usage.ru_maxrss / 1024, proc.returncode,
-            out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+            wall,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
         )
 
 
@@ -266,13 +283,15 @@ def write_records(folder: Path, count: int, seed: int) -> None:
 
 
 def export_memory(rng: random.Random, i: int, dims: int) -> str:
-    return json.dumps({
-        "id": f"mem_{i:06d}",
-        "content": " ".join(rng.choices(WORDS, k=rng.randint(4, 24))).capitalize(),
-        "embedding": [round(rng.gauss(0.0, 0.03), 14) for _ in range(dims)],
-        "metadata": {"client": "acme", "source": "agent"},
-        "created_at": f"2026-01-{1 + i % 28:02d}T12:00:00Z",
-    })
+    return json.dumps(
+        {
+            "id": f"mem_{i:06d}",
+            "content": " ".join(rng.choices(WORDS, k=rng.randint(4, 24))).capitalize(),
+            "embedding": [round(rng.gauss(0.0, 0.03), 14) for _ in range(dims)],
+            "metadata": {"client": "acme", "source": "agent"},
+            "created_at": f"2026-01-{1 + i % 28:02d}T12:00:00Z",
+        }
+    )
 
 
 def write_export(path: Path, memories: int, dims: int) -> None:
@@ -292,8 +311,12 @@ def write_export(path: Path, memories: int, dims: int) -> None:
 
 def entity(rng: random.Random, i: int) -> str:
     observations = [" ".join(rng.choices(WORDS, k=rng.randint(3, 10))) for _ in range(3)]
-    doc = {"type": "entity", "name": f"entity_{i}", "entityType": rng.choice(("person", "project",
-           "technology", "place")), "observations": observations}
+    doc = {
+        "type": "entity",
+        "name": f"entity_{i}",
+        "entityType": rng.choice(("person", "project", "technology", "place")),
+        "observations": observations,
+    }
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -302,8 +325,12 @@ def write_graph(path: Path, entities: int, relations: int) -> None:
     lines = [entity(rng, i) for i in range(entities)]
     for _ in range(relations):
         a, b = rng.randrange(entities), rng.randrange(entities)
-        rel = {"type": "relation", "from": f"entity_{a}", "to": f"entity_{b}",
-               "relationType": rng.choice(("knows", "uses", "maintains", "depends_on"))}
+        rel = {
+            "type": "relation",
+            "from": f"entity_{a}",
+            "to": f"entity_{b}",
+            "relationType": rng.choice(("knows", "uses", "maintains", "depends_on")),
+        }
         lines.append(json.dumps(rel, separators=(",", ":")))
     path.write_text("\n".join(lines))  # the MCP server writes no final newline
     os.utime(path, ns=(OLD_NS, OLD_NS))
@@ -321,18 +348,33 @@ class Data:
 def ensure_data(cache: Path, sizes: Sizes) -> Data:
     """Generate each data set unless the cache already holds it with these parameters."""
     base = cache / f"data-{sizes.name}"
-    data = Data(base / "a", base / "b", base / "c" / "export.json", base / "d" / "memory.jsonl",
-                base / "e" / "session.jsonl")
+    data = Data(
+        base / "a",
+        base / "b",
+        base / "c" / "export.json",
+        base / "d" / "memory.jsonl",
+        base / "e" / "session.jsonl",
+    )
     jobs: list[tuple[Path, object, Callable[[Path], None]]] = [
         (data.a, sizes.records_a, lambda p: write_records(p, sizes.records_a, 1)),
         (data.b, sizes.records_b, lambda p: write_records(p, sizes.records_b, 2)),
-        (data.export.parent, [sizes.memories, sizes.dims],
-         lambda p: write_export(p / data.export.name, sizes.memories, sizes.dims)),
-        (data.graph.parent, [sizes.entities, sizes.relations],
-         lambda p: write_graph(p / data.graph.name, sizes.entities, sizes.relations)),
-        (data.transcript.parent, [sizes.transcript_mb],
-         lambda p: write_transcript(p / data.transcript.name, sizes.transcript_mb * MB, WORDS,
-                                    OLD_NS)),
+        (
+            data.export.parent,
+            [sizes.memories, sizes.dims],
+            lambda p: write_export(p / data.export.name, sizes.memories, sizes.dims),
+        ),
+        (
+            data.graph.parent,
+            [sizes.entities, sizes.relations],
+            lambda p: write_graph(p / data.graph.name, sizes.entities, sizes.relations),
+        ),
+        (
+            data.transcript.parent,
+            [sizes.transcript_mb],
+            lambda p: write_transcript(
+                p / data.transcript.name, sizes.transcript_mb * MB, WORDS, OLD_NS
+            ),
+        ),
     ]
     for folder, params, make in jobs:
         marker = folder.with_name(folder.name + ".done")
@@ -447,8 +489,9 @@ class Bench:
         home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "VAULTSYNC_"))}
         ident = {"NAME": "bench", "EMAIL": "bench@example.invalid"}
-        env.update({f"GIT_{who}_{k}": v for who in ("AUTHOR", "COMMITTER")
-                    for k, v in ident.items()})
+        env.update(
+            {f"GIT_{who}_{k}": v for who in ("AUTHOR", "COMMITTER") for k, v in ident.items()}
+        )
         env.update(HOME=str(home), VAULTSYNC_HOST="bench", GIT_CONFIG_NOSYSTEM="1", LC_ALL="C")
         env["PATH"] = f"{Path(self.exe).parent}{os.pathsep}{env.get('PATH', '')}"
         self.env = env
@@ -485,7 +528,7 @@ class Bench:
         stats = pstats.Stats(str(out), stream=text)
         stats.sort_stats("cumulative").print_stats(r"vaultsync/|\{", 30)  # ours and builtins
         body = text.getvalue()
-        body = body[body.find("   ncalls"):] if "   ncalls" in body else body
+        body = body[body.find("   ncalls") :] if "   ncalls" in body else body
         self.report.profiles.append((f"{label} ({proc.wall:.3f} s under cProfile)", body))
 
     # git and the peers
@@ -586,8 +629,9 @@ PEER_NAMES = {
 def records_group(b: Bench, spec: RecordsSpec) -> Group:
     say(f"{spec.title}: copying the data for each contender")
     rels, largest = list_files(spec.data)
-    tools = {n: Tool(n, b.work / spec.key / n / "src", b.work / spec.key / n / "vault")
-             for n in TOOLS}
+    tools = {
+        n: Tool(n, b.work / spec.key / n / "src", b.work / spec.key / n / "vault") for n in TOOLS
+    }
     for tool in tools.values():
         link_tree(spec.data, tool.src)  # all before any import: linking changes ctimes
     group = Group(spec.title)
@@ -625,11 +669,12 @@ def first_import(b: Bench, spec: RecordsSpec, tools: dict[str, Tool], rels: list
             gitpy.add(b.gitpython(gp.src, b.new_git(gp.vault), every))
         if ours.walls and ours.walls[-1] + shell.walls[-1] > b.sizes.import_budget_s:
             break  # one more round would not fit in the run's time budget
-    for peer in (gp, pl)[1 if spec.gitpython_import else 0:]:
+    for peer in (gp, pl)[1 if spec.gitpython_import else 0 :]:
         b.clone_for_index_only(sh.vault, peer.vault)
     scenario = f"first import ({len(rels):,} files{', 1 run' if len(ours.walls) == 1 else ''})"
-    gp_row = Row(scenario, ours, "GitPython: copy + `repo.index.add(all)` + `index.commit` "
-                 "(1 run)", gitpy)
+    gp_row = Row(
+        scenario, ours, "GitPython: copy + `repo.index.add(all)` + `index.commit` (1 run)", gitpy
+    )
     if not spec.gitpython_import:
         gp_row.status = "not run: GitPython's pure-Python index.add of every file takes minutes"
     return [Row(scenario, ours, PEER_NAMES["shell"], shell, spec.import_target), gp_row]
@@ -710,11 +755,20 @@ def document_group(
         add(src, reps)
         b.profile(f"{title}: sync, one memory added", "sync", "--vault", vault, "--quiet")
     peer = f"python process: read + `json.loads` {'each line' if lines else 'the file'}"
-    group = Group(title, [
-        Row(f"first import ({size_mb:.0f} MB, 1 run)", imported, peer, parsed),
-        Row("sync, one memory added" + (f" ({reps} run{'s' if reps > 1 else ''})"
-            if reps < b.sizes.reps else ""), ours, peer, parsed, Target(3, "ratio", f"{key}-add")),
-    ])
+    group = Group(
+        title,
+        [
+            Row(f"first import ({size_mb:.0f} MB, 1 run)", imported, peer, parsed),
+            Row(
+                "sync, one memory added"
+                + (f" ({reps} run{'s' if reps > 1 else ''})" if reps < b.sizes.reps else ""),
+                ours,
+                peer,
+                parsed,
+                Target(3, "ratio", f"{key}-add"),
+            ),
+        ],
+    )
     note = f"A process that only reads and parses it peaks at {parsed.peak_mb:.0f} MB."
     b.report.memory.append(peak_of(title, group.rows, src.stat().st_size, note, f"{key}-memory"))
     return group
@@ -765,16 +819,33 @@ def history_group(b: Bench) -> Group:
     big = build_history(b, b.work / "hist-big", s.history)
     small = build_history(b, b.work / "hist-small", 10)
     path = hist_path(0)
-    at = {big: b.git("rev-parse", f"HEAD~{s.back}", cwd=big).out.strip(),
-          small: b.git("rev-parse", "HEAD~5", cwd=small).out.strip()}
+    at = {
+        big: b.git("rev-parse", f"HEAD~{s.back}", cwd=big).out.strip(),
+        small: b.git("rev-parse", "HEAD~5", cwd=small).out.strip(),
+    }
     peer = "the same on a 10-commit vault"
     ops: list[tuple[str, str, Callable[[Path], Proc]]] = [
-        (f"restore one file at {s.back:,} commits back", "restore",
-         lambda v: b.vs("restore", "--vault", v, "--at", at[v], path, "--to",
-                        fresh(v.parent / "out"), "--yes")),
+        (
+            f"restore one file at {s.back:,} commits back",
+            "restore",
+            lambda v: b.vs(
+                "restore",
+                "--vault",
+                v,
+                "--at",
+                at[v],
+                path,
+                "--to",
+                fresh(v.parent / "out"),
+                "--yes",
+            ),
+        ),
         (f"`log {path} -n 20`", "log", lambda v: b.vs("log", "--vault", v, path, "-n", "20")),
-        (f"plain `git log -n 20 -- {path}` (context)", "",
-         lambda v: run(["git", "log", "-n", "20", "--", path], b.env, cwd=v)),
+        (
+            f"plain `git log -n 20 -- {path}` (context)",
+            "",
+            lambda v: run(["git", "log", "-n", "20", "--", path], b.env, cwd=v),
+        ),
     ]
     for scenario, command, op in ops:
         target = Target(2, "ratio", command) if command else None
@@ -848,8 +919,13 @@ def hook_rows(b: Bench, data: Path, scenario: str) -> Row:
         time.sleep(0.3)  # a hook that went to the background must not overlap the next
     if b.head(vault) != head:
         ours.error = "the hook made a vault commit although no tracked file changed"
-    return Row(scenario, ours, "the same `git commit` without the hook", base,
-               Target(0.25, "seconds", "hook"))
+    return Row(
+        scenario,
+        ours,
+        "the same `git commit` without the hook",
+        base,
+        Target(0.25, "seconds", "hook"),
+    )
 
 
 def watch_rows(b: Bench, data: Path, scenario: str) -> Row:
@@ -858,8 +934,9 @@ def watch_rows(b: Bench, data: Path, scenario: str) -> Row:
     vault = b.new_vault(b.work / "watch" / "vault", [(src, "watched")])
     must(b.sync(vault), "vaultsync sync")
     log = open(b.work / "watch" / "watch.log", "wb")  # open as long as the watcher runs
-    proc = subprocess.Popen([b.exe, "watch", "--vault", str(vault)], stdout=log, stderr=log,
-                            env=b.env)
+    proc = subprocess.Popen(
+        [b.exe, "watch", "--vault", str(vault)], stdout=log, stderr=log, env=b.env
+    )
     latency = Sample()
     try:
         time.sleep(3)  # let it start and finish its first scan
@@ -1039,8 +1116,10 @@ def table(group: Group, why: Mapping[str, str]) -> list[str]:
         if miss and row.target and row.target.key in why:
             missed.append(f"- *{row.scenario}*: {why[row.target.key]}")
         if row.status:
-            out.append(f"| {row.scenario} | — | {row.peer_name} | — | — | "
-                       f"{row.target.text() if row.target else ''} | {verdict} |")
+            out.append(
+                f"| {row.scenario} | — | {row.peer_name} | — | — | "
+                f"{row.target.text() if row.target else ''} | {verdict} |"
+            )
             continue
         ratio = row.ratio()
         fmt = fmt_s if row.unit == "s" else fmt_mb
@@ -1067,17 +1146,23 @@ def memory_table(rows: Sequence[MemRow], explain: Mapping[str, str]) -> list[str
         note = r.note
         if not ok and r.key in explain:
             why.append(f"- *{r.what}*: {explain[r.key]}")
-        out.append(f"| {r.what} | {r.peak_mb:.0f} MB | {r.largest / MB:.1f} MB | "
-                   f"{r.limit_mb():.0f} MB | {verdict} | {note} |")
+        out.append(
+            f"| {r.what} | {r.peak_mb:.0f} MB | {r.largest / MB:.1f} MB | "
+            f"{r.limit_mb():.0f} MB | {verdict} | {note} |"
+        )
     return out + [""] + why + ([""] if why else [])
 
 
 def machine(command: str, sizes: Sizes, elapsed: float) -> list[str]:
     git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
-    rev = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],
-                         capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "vaultsync"],
-                           capture_output=True, text=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "vaultsync"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; "
@@ -1107,22 +1192,35 @@ commit), not by thousands of syncs."""
 
 def render(b: Bench, command: str, elapsed: float) -> str:
     s = b.sizes
-    lines = ["# Benchmarks", "", "Output of `scripts/bench` (regenerate it with that command: "
-             "the data sets are cached in `.bench/`; `--quick` runs CI-sized data in about a "
-             "minute).", ""]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Output of `scripts/bench` (regenerate it with that command: "
+        "the data sets are cached in `.bench/`; `--quick` runs CI-sized data in about a "
+        "minute).",
+        "",
+    ]
     lines += machine(command, s, elapsed) + [""]
-    lines += [METHOD.format(reps=s.reps, import_reps=s.import_reps, big_reps=s.big_reps,
-                            changed=s.changed), ""]
+    lines += [
+        METHOD.format(
+            reps=s.reps, import_reps=s.import_reps, big_reps=s.big_reps, changed=s.changed
+        ),
+        "",
+    ]
     missed = [r for g in b.report.groups for r in g.rows if r.verdict()[1]]
     missed_mem = [m for m in b.report.memory if m.peak_mb > m.limit_mb()]
     targeted = [r for g in b.report.groups for r in g.rows if r.target]
-    lines.append(f"Targets: {len(targeted) + len(b.report.memory) - len(missed) - len(missed_mem)}"
-                 f" met, {len(missed) + len(missed_mem)} missed.")
+    lines.append(
+        f"Targets: {len(targeted) + len(b.report.memory) - len(missed) - len(missed_mem)}"
+        f" met, {len(missed) + len(missed_mem)} missed."
+    )
     # The diagnoses were profiled on the full data sets: they would mislead next to others.
     why = OBSTACLES if s.name == "full" else {}
     if not why:
-        lines.append("Where the time goes when a target is missed: see docs/BENCHMARKS.md "
-                     "(diagnosed on the full data sets).")
+        lines.append(
+            "Where the time goes when a target is missed: see docs/BENCHMARKS.md "
+            "(diagnosed on the full data sets)."
+        )
     lines.append("")
     for group in b.report.groups:
         lines += table(group, why)
@@ -1130,8 +1228,16 @@ def render(b: Bench, command: str, elapsed: float) -> str:
         lines += memory_table(b.report.memory, why)
     lines += b.validation
     for label, body in b.report.profiles:
-        lines += [f"<details><summary>profile: {label}</summary>", "", "```", body.rstrip(),
-                  "```", "", "</details>", ""]
+        lines += [
+            f"<details><summary>profile: {label}</summary>",
+            "",
+            "```",
+            body.rstrip(),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -1152,52 +1258,98 @@ def check_disk(cache: Path, sizes: Sizes) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(cache).free / 2**30
     if free < sizes.disk_gb:
-        sys.exit(f"bench: {cache} has {free:.1f} GiB free; the {sizes.name} run needs about "
-                 f"{sizes.disk_gb:g} GiB (data sets, one copy per contender, the vaults). "
-                 "Free some space or pass --cache DIR on a larger disk.")
+        sys.exit(
+            f"bench: {cache} has {free:.1f} GiB free; the {sizes.name} run needs about "
+            f"{sizes.disk_gb:g} GiB (data sets, one copy per contender, the vaults). "
+            "Free some space or pass --cache DIR on a larger disk."
+        )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI-sized data (about a minute)")
-    parser.add_argument("--cache", type=Path, default=ROOT / ".bench",
-                        help="where data sets are generated and kept (default: .bench/)")
-    parser.add_argument("--output", type=Path, help="the markdown file to write (default: "
-                        "docs/BENCHMARKS.md for a full run, .bench/BENCHMARKS-quick.md otherwise)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / ".bench",
+        help="where data sets are generated and kept (default: .bench/)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="the markdown file to write (default: "
+        "docs/BENCHMARKS.md for a full run, .bench/BENCHMARKS-quick.md otherwise)",
+    )
     parser.add_argument("--reps", type=int, help="runs per scenario (default 5, quick 3)")
-    parser.add_argument("--only", default="", help="comma list of groups: context,a,b,c,d,"
-                        "history,hooks,validation (the output then goes to the cache)")
-    parser.add_argument("--profile", action="store_true",
-                        help="cProfile one extra run of each targeted vaultsync scenario")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma list of groups: context,a,b,c,d,"
+        "history,hooks,validation (the output then goes to the cache)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile one extra run of each targeted vaultsync scenario",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder afterwards")
-    parser.add_argument("--vaultsync", metavar="COMMAND",
-                        help="the vaultsync to measure (default: the one beside this python)")
+    parser.add_argument(
+        "--vaultsync",
+        metavar="COMMAND",
+        help="the vaultsync to measure (default: the one beside this python)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
 
 
 def groups(b: Bench, data: Data) -> list[tuple[str, Callable[[], Group]]]:
     s = b.sizes
-    a = RecordsSpec("a", f"(a) {s.records_a:,} memory records in 5 project folders", data.a,
-                    gitpython_import=True, unchanged_target=Target(0.25, "seconds", "a-unchanged"),
-                    import_reps=s.import_reps)
+    a = RecordsSpec(
+        "a",
+        f"(a) {s.records_a:,} memory records in 5 project folders",
+        data.a,
+        gitpython_import=True,
+        unchanged_target=Target(0.25, "seconds", "a-unchanged"),
+        import_reps=s.import_reps,
+    )
     big = RecordsSpec(
-        "b", f"(b) {s.records_b:,} memory records", data.b, gitpython_import=False,
+        "b",
+        f"(b) {s.records_b:,} memory records",
+        data.b,
+        gitpython_import=False,
         import_target=Target(1.5, "ratio", "b-import"),
         unchanged_target=Target(0.8, "ratio", "b-unchanged"),
-        changed_target=Target(0.5, "ratio", "b-changed"), import_reps=s.import_reps)
+        changed_target=Target(0.5, "ratio", "b-changed"),
+        import_reps=s.import_reps,
+    )
     export = f"(c) export of {s.memories:,} memories with {s.dims}-dimension embeddings"
     graph = f"(d) MCP memory.jsonl: {s.entities:,} entities, {s.relations:,} relations"
     return [
         ("context", lambda: context_group(b)),
         ("a", lambda: records_group(b, a)),
         ("b", lambda: records_group(b, big)),
-        ("c", lambda: document_group(b, export, data.export, False,
-                                     lambda p, r: add_export_memory(p, r, s.dims), s.big_reps)),
+        (
+            "c",
+            lambda: document_group(
+                b,
+                export,
+                data.export,
+                False,
+                lambda p, r: add_export_memory(p, r, s.dims),
+                s.big_reps,
+            ),
+        ),
         ("d", lambda: document_group(b, graph, data.graph, True, add_graph_entity, s.reps)),
-        ("e", lambda: transcript_group(
-            b, f"(e) agent transcript: {s.transcript_mb} MB of JSON Lines, {s.appends} appends",
-            data.transcript, s.appends, WORDS)),
+        (
+            "e",
+            lambda: transcript_group(
+                b,
+                f"(e) agent transcript: {s.transcript_mb} MB of JSON Lines, {s.appends} appends",
+                data.transcript,
+                s.appends,
+                WORDS,
+            ),
+        ),
         ("history", lambda: history_group(b)),
         ("hooks", lambda: hooks_group(b, data.a)),
     ]
@@ -1218,8 +1370,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.reps:
         sizes = replace(sizes, reps=args.reps)
     only = {g for g in args.only.split(",") if g}
-    output = args.output or (ROOT / "docs" / "BENCHMARKS.md" if not (args.quick or only)
-                             else args.cache / f"BENCHMARKS-{sizes.name}.md")
+    output = args.output or (
+        ROOT / "docs" / "BENCHMARKS.md"
+        if not (args.quick or only)
+        else args.cache / f"BENCHMARKS-{sizes.name}.md"
+    )
     check_disk(args.cache, sizes)
     started = time.monotonic()
     data = ensure_data(args.cache, sizes)

@@ -94,15 +94,30 @@ def transcript_group(
     final = transcript.stat().st_size
     git_mb = dir_bytes(vault / ".git") / MB
     peer_mb = dir_bytes(peer / ".git") / MB
-    store = Row(f"vault `.git` after {appends} syncs", Sample([git_mb]),
-                "the transcript's own size", Sample([final / MB]),
-                Target(1.5, "ratio", f"{key}-store"), unit="MB")
-    group = Group(title, [
-        Row(f"sync after a ~4 KB append ({appends} runs)", ours,
-            "shell recipe: `cp -ru SRC/. VAULT/ && git add -A && git commit`", shell,
-            Target(0.5, "ratio", f"{key}-append")),
-        store,
-    ], [f"- the shell recipe's `.git` ends at {peer_mb:.1f} MB "
-        f"({peer_mb / (final / MB):.1f}× the transcript): git stores each version whole "
-        "until a gc."])
+    store = Row(
+        f"vault `.git` after {appends} syncs",
+        Sample([git_mb]),
+        "the transcript's own size",
+        Sample([final / MB]),
+        Target(1.5, "ratio", f"{key}-store"),
+        unit="MB",
+    )
+    group = Group(
+        title,
+        [
+            Row(
+                f"sync after a ~4 KB append ({appends} runs)",
+                ours,
+                "shell recipe: `cp -ru SRC/. VAULT/ && git add -A && git commit`",
+                shell,
+                Target(0.5, "ratio", f"{key}-append"),
+            ),
+            store,
+        ],
+        [
+            f"- the shell recipe's `.git` ends at {peer_mb:.1f} MB "
+            f"({peer_mb / (final / MB):.1f}× the transcript): git stores each version whole "
+            "until a gc."
+        ],
+    )
     return group

@@ -95,17 +95,30 @@ def measure(data: bytes, vault_path: str, schema: str, repeat: int) -> dict[str,
 def markdown(memories: int, dims: int, entities: int, repeat: int) -> list[str]:
     """The validation section of docs/BENCHMARKS.md."""
     rows = [
-        (f"memory-export: {memories:,} memories x {dims} floats",
-         export_document(memories, dims), "export/export.json", "memory-export"),
-        (f"mcp-knowledge-graph: {entities:,} entities, JSON Lines",
-         graph_lines(entities), "mcp/memory.jsonl", "mcp-knowledge-graph"),
+        (
+            f"memory-export: {memories:,} memories x {dims} floats",
+            export_document(memories, dims),
+            "export/export.json",
+            "memory-export",
+        ),
+        (
+            f"mcp-knowledge-graph: {entities:,} entities, JSON Lines",
+            graph_lines(entities),
+            "mcp/memory.jsonl",
+            "mcp-knowledge-graph",
+        ),
     ]
-    out = ["### Validation: what checking a file costs next to parsing it", "",
-           f"In-process, best of {repeat} (`scripts/bench_validate.py`). Target: validation "
-           "costs no more than parsing; jsonschema_rs gives the verdict, the `jsonschema` "
-           "library only words the message once a file is known invalid.", "",
-           "| document | size | json.loads | check() = parse + verdict | jsonschema_rs verdict "
-           "| jsonschema (Python) verdict |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    out = [
+        "### Validation: what checking a file costs next to parsing it",
+        "",
+        f"In-process, best of {repeat} (`scripts/bench_validate.py`). Target: validation "
+        "costs no more than parsing; jsonschema_rs gives the verdict, the `jsonschema` "
+        "library only words the message once a file is known invalid.",
+        "",
+        "| document | size | json.loads | check() = parse + verdict | jsonschema_rs verdict "
+        "| jsonschema (Python) verdict |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for label, data, vault_path, schema in rows:
         t = measure(data, vault_path, schema, repeat)
         out.append(

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.servers import Daemon, start_daemon
+
 SAMPLES = Path(__file__).parent / "fixtures" / "samples"
 HOST = "testhost"
 
@@ -120,6 +122,14 @@ def env(tmp_path: Path) -> Iterator[Env]:
         PYTHONPATH=str(Path(__file__).parent.parent),
     )
     yield Env(tmp_path, home, vault, e)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    """A `git daemon` on 127.0.0.1 serving one empty bare repository, pushes allowed."""
+    d = start_daemon(tmp_path)
+    yield d
+    d.stop()
 
 
 @pytest.fixture

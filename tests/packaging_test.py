@@ -23,7 +23,8 @@ def test_wheel_installs_and_runs(env: Env, tmp_path: Path) -> None:
     wheel = next(dist.glob("vaultsync-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "vaultsync/_data/schemas/mcp-knowledge-graph.schema.json" in names
-    assert any(n.startswith("vaultsync/_data/hooks/") for n in names)
+    for hook in ("post-commit", "post-merge", "pre-commit"):
+        assert f"vaultsync/_data/hooks/{hook}" in names, f"the wheel lacks the {hook} hook"
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -52,6 +53,9 @@ def test_wheel_installs_and_runs(env: Env, tmp_path: Path) -> None:
     installed("track", str(SAMPLES / "mcp" / "memory.jsonl"), "--name", "mcp")
     assert "committed" in installed("sync").stdout
     assert "mcp-knowledge-graph" in installed("schemas").stdout
+    # The hooks come from the wheel's copy: installing them works without a checkout.
+    installed("hooks", "install")
+    assert "vaultsync-hook: pre-commit" in (env.vault / ".git" / "hooks" / "pre-commit").read_text()
     assert (
         env.git("show", "HEAD:mcp/memory.jsonl") == (SAMPLES / "mcp" / "memory.jsonl").read_text()
     )

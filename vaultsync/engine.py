@@ -191,9 +191,9 @@ def push(vault: Vault, cfg: Config) -> PushResult:
         )
     if gv.head() is None:
         return PushResult.skipped("nothing committed yet")
-    if not gv.needs_push(cfg.remote, cfg.branch):
-        return PushResult(PushStatus.OK)
-    return gv.push(cfg.remote, cfg.branch, cfg.push_timeout_s)
+    from vaultsync import integrate  # fetch and merge when another machine pushed first
+
+    return integrate.push(vault, cfg)
 
 
 def _result(
@@ -211,7 +211,7 @@ def _result(
         duration_s=time.monotonic() - t0,
         dry_run=opts.dry_run,
         commit=commit,
-        head=commit or p.head,
+        head=pushed.merged or commit or p.head,
         added=tuple(p.of_kind("added")),
         modified=tuple(p.of_kind("modified")),
         deleted=tuple(p.of_kind("deleted")),

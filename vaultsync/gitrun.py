@@ -9,7 +9,9 @@ the variables that say who we are and how to reach a remote pass through.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,14 +75,7 @@ def run(
     """`git ARGS` in `cwd`; raises GitError (or a subclass) when it fails and `check`."""
     cmd = ["git", *args]
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=cwd,
-            input=input,
-            capture_output=True,
-            env=git_env(env),
-            timeout=timeout,
-        )
+        proc = _run(cmd, cwd, input, git_env(env), timeout)
     except FileNotFoundError:
         raise VaultsyncError("git is not installed (or not on PATH)") from None
     except subprocess.TimeoutExpired:
@@ -88,6 +83,51 @@ def run(
     if check and proc.returncode != 0:
         raise failure(cmd, proc.returncode, proc.stderr.decode("utf-8", "replace"), cwd)
     return proc
+
+
+def _run(
+    cmd: list[str],
+    cwd: Path,
+    input: bytes | None,
+    env: dict[str, str],
+    timeout: float | None,
+) -> subprocess.CompletedProcess[bytes]:
+    if timeout is None:
+        return subprocess.run(cmd, cwd=cwd, input=input, capture_output=True, env=env)
+    # With a timeout, git runs in its own process group, and the whole group is killed
+    # when it expires: git's helpers (ssh, git-remote-http) would otherwise outlive it,
+    # stuck on a server that never answers, one more with every cron run.
+    with subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()  # not the pipes: a helper that escaped the group may hold them
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def network_env(cwd: Path) -> dict[str, str]:
+    """Never prompt: cron has no terminal, and a prompt would hang until the timeout.
+    ssh gets BatchMode on top of the user's own ssh command (GIT_SSH_COMMAND or
+    core.sshCommand, whose key and known_hosts settings stay as they are)."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
+    if "GIT_SSH" not in os.environ:
+        own = os.environ.get("GIT_SSH_COMMAND")
+        if own is None:
+            proc = run(["config", "--get", "core.sshCommand"], cwd, check=False)
+            own = proc.stdout.decode().strip() or "ssh"
+        env["GIT_SSH_COMMAND"] = f"{own} -o BatchMode=yes"
+    return env
 
 
 def output(args: Sequence[str], cwd: Path, **kwargs: object) -> bytes:

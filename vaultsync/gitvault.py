@@ -249,9 +249,7 @@ class GitVault:
         return self._network(["fetch", "--quiet", remote, refspec], remote, timeout_s)
 
     def _network(self, args: list[str], remote: str, timeout_s: float) -> PushResult:
-        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
-        if "GIT_SSH_COMMAND" not in os.environ and "GIT_SSH" not in os.environ:
-            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+        env = gitrun.network_env(self.root)
         try:
             proc = gitrun.run(args, self.root, env=env, timeout=timeout_s, check=False)
         except GitTimeout:
@@ -368,7 +366,7 @@ class GitVault:
         proc = gitrun.run(
             ["clone", "--quiet", "--", source, str(root)],
             root.parent,
-            env={"GIT_TERMINAL_PROMPT": "0"},
+            env=gitrun.network_env(root.parent),
             check=False,
         )
         if proc.returncode != 0:

@@ -24,10 +24,43 @@ class PushStatus(enum.StrEnum):
     ERROR = "error"  # anything else git said
 
 
+class ConflictKind(enum.StrEnum):
+    BOTH_CHANGED = "both-changed"  # changed here and there: this machine's version kept
+    THEIRS_IN_VAULT = "theirs-in-vault"  # the vault took theirs; this machine's file differs
+    CONFIG = "config"  # one setting of vaultsync.toml set differently on two machines
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A file (or a setting) the machines disagree on. History has both versions; the
+    message says which one is current, the hint what to do about it."""
+
+    kind: ConflictKind
+    path: str
+    theirs: str  # the commit that has the other machine's version
+    message: str
+    hint: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "kind": str(self.kind),
+            "path": self.path,
+            "theirs": self.theirs,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
 @dataclass(frozen=True)
 class PushResult:
     status: PushStatus
     message: str = ""
+    # Another machine's commits taken in on the way (vaultsync.integrate): the commit that
+    # brought them (a merge, or theirs on a fast-forward), the files they changed, and
+    # what changed on both sides.
+    merged: str | None = None
+    incoming: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -125,6 +158,10 @@ class SyncResult:
         return out
 
     @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        return self.push.conflicts
+
+    @property
     def locked(self) -> bool:
         return self.failure is not None and self.failure.locked
 
@@ -141,6 +178,9 @@ class SyncResult:
             "unbound": list(self.unbound),
             "pushed": self.push.status == PushStatus.OK,
             "push": {"status": str(self.push.status), "message": self.push.message},
+            "merged": self.push.merged,
+            "incoming": list(self.push.incoming),
+            "conflicts": [c.to_json() for c in self.conflicts],
             "forgotten": [f.to_json() for f in self.forgotten],
             "error": self.failure.message if self.failure else None,
             "dry_run": self.dry_run,

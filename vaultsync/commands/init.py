@@ -111,13 +111,28 @@ def run_from(vault: Path, source: str, quiet: bool = False) -> int:
         raise
     if not quiet:
         print(f"cloned {source} into {vault} ({len(cfg.sources)} source(s))")
-        print("next: vaultsync restore --at HEAD --yes   (puts every tracked file back)")
-        other = [s.name for s in cfg.sources if not s.on_this_host(config.this_host())]
-        if other:
-            print(f"      vaultsync adopt {' '.join(other)}   (to sync them from this machine)")
+        _print_next(cfg)
         if bundle:
             print("      vaultsync init --remote URL   (a bundle is no remote: push somewhere)")
     return EXIT_OK
+
+
+def _print_next(cfg: config.Config) -> None:
+    """What to do next: a second machine tracks its own folders (the other machines'
+    sources stay theirs); only a machine that replaces a lost one adopts them."""
+    host = config.this_host()
+    other = [s for s in cfg.sources if not s.on_this_host(host)]
+    if len(other) < len(cfg.sources) or not other:
+        print("next: vaultsync restore --at HEAD --yes   (puts every tracked file back)")
+    if other:
+        owners = ", ".join(f"{s.name} ({s.host})" for s in other)
+        print(f"the other machines' sources stay theirs: {owners}")
+        print("a second machine? track this machine's own folders: vaultsync track PATH")
+        names = " ".join(s.name for s in other)
+        print(
+            f"replacing a lost machine? vaultsync adopt {names}   "
+            "then: vaultsync restore --at HEAD --yes"
+        )
 
 
 def _check_out_vault_branch(gv: GitVault, source: str) -> None:
@@ -164,6 +179,8 @@ def _current_branch(gv: GitVault) -> str:
 def _forget_bundle(vault: Path, gv: GitVault, cfg: config.Config) -> None:
     """A clone of a bundle has nothing to push to: no `origin` pointing at the file, and
     no vault.remote in this clone's config."""
+    # What was kept aside (the rejected ref) is in the bundle too (vaultsync bundle).
+    gv.run("fetch", "--quiet", "origin", "+refs/vaultsync/*:refs/vaultsync/*", check=False)
     gv.run("remote", "remove", "origin", check=False)
     if cfg.remote is not None:
         config.set_remote(vault, None)
@@ -182,9 +199,9 @@ def _undo(vault: Path, existed: bool) -> None:
 
 
 def check_remote_url(url: str) -> None:
-    from urllib.parse import urlsplit
+    from vaultsync.integrate import has_password
 
-    if "://" in url and urlsplit(url).password:
+    if has_password(url):
         raise UsageError(
             "the remote URL holds a password; vaultsync never stores credentials",
             hint="use an ssh key or a git credential helper, and a URL without the password",

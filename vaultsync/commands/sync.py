@@ -51,6 +51,7 @@ def report(r: SyncResult, opts: SyncOptions, files: bool = False) -> None:
             f"{PUSH_WORDS.get(r.push.status, str(r.push.status))}: {r.push.message}",
             file=sys.stderr,
         )
+    _report_remote(r, opts)
     if not opts.json_out:
         for rej in r.rejected:
             print(f"rejected: {rej.path}: {rej.reason}", file=sys.stderr)
@@ -61,6 +62,19 @@ def report(r: SyncResult, opts: SyncOptions, files: bool = False) -> None:
             f"  to bring them back: {f.restore}",
             file=sys.stderr,
         )
+
+
+def _report_remote(r: SyncResult, opts: SyncOptions) -> None:
+    """Another machine's files taken in, what changed on both sides, a fetch that failed."""
+    if r.push.merged and not (opts.quiet or opts.json_out):
+        print(
+            f"took in another machine's commits ({r.push.merged[:10]}): "
+            f"{len(r.push.incoming)} file(s) changed in the vault"
+        )
+    for c in r.conflicts:
+        print(f"conflict: {c.message}" + (f": {c.hint}" if c.hint else ""), file=sys.stderr)
+    if r.push.message and not r.push.failed and r.push.status == PushStatus.OK:
+        print(f"note: {r.push.message}", file=sys.stderr)
 
 
 def rejected(r: SyncResult) -> set[str]:
