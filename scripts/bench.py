@@ -31,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench_transcript import transcript_group, write_transcript
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 DATA_VERSION = 2  # bump when a generator changes: cached data sets are then rebuilt
@@ -62,6 +64,8 @@ class Sizes:
     import_reps: int = 3  # first import, at most: see import_budget_s
     import_budget_s: float = 45.0  # no further round when one took longer
     disk_gb: float = 10.0
+    transcript_mb: int = 30
+    appends: int = 20
 
 
 FULL = Sizes("full")
@@ -78,6 +82,8 @@ QUICK = Sizes(
     big_reps=3,
     import_reps=2,
     disk_gb=1.0,
+    transcript_mb=5,
+    appends=10,
 )
 
 
@@ -197,6 +203,7 @@ class Row:
     peer: Sample | None = None
     target: Target | None = None
     status: str = ""  # "not built yet", "skipped (...)": shown instead of figures
+    unit: str = "s"  # "MB": a size, not a time
 
     def ratio(self) -> float | None:
         ours = self.ours.median
@@ -335,12 +342,19 @@ class Data:
     b: Path
     export: Path
     graph: Path
+    transcript: Path
 
 
 def ensure_data(cache: Path, sizes: Sizes) -> Data:
     """Generate each data set unless the cache already holds it with these parameters."""
     base = cache / f"data-{sizes.name}"
-    data = Data(base / "a", base / "b", base / "c" / "export.json", base / "d" / "memory.jsonl")
+    data = Data(
+        base / "a",
+        base / "b",
+        base / "c" / "export.json",
+        base / "d" / "memory.jsonl",
+        base / "e" / "session.jsonl",
+    )
     jobs: list[tuple[Path, object, Callable[[Path], None]]] = [
         (data.a, sizes.records_a, lambda p: write_records(p, sizes.records_a, 1)),
         (data.b, sizes.records_b, lambda p: write_records(p, sizes.records_b, 2)),
@@ -353,6 +367,13 @@ def ensure_data(cache: Path, sizes: Sizes) -> Data:
             data.graph.parent,
             [sizes.entities, sizes.relations],
             lambda p: write_graph(p / data.graph.name, sizes.entities, sizes.relations),
+        ),
+        (
+            data.transcript.parent,
+            [sizes.transcript_mb],
+            lambda p: write_transcript(
+                p / data.transcript.name, sizes.transcript_mb * MB, WORDS, OLD_NS
+            ),
         ),
     ]
     for folder, params, make in jobs:
@@ -987,7 +1008,15 @@ OBSTACLES: dict[str, str] = {
         "code refreshes a 100,000-entry index in 0.17 s here (`git update-index --refresh`): "
         "a state kept as a git index per source (`GIT_INDEX_FILE` + `--work-tree=SOURCE`, "
         "`git diff-files`) would bring the scan under the bare walk, racy-timestamp handling "
-        "included."
+        "included. Landed (perf branch, issue 8; gitindex.py): `git ls-files -m` over a "
+        "git index per source finds in-place edits in C, and Python lists only the folders "
+        "whose mtime/ctime moved (git's `ls-files -o` cannot stand in for that: it never "
+        "lists a FIFO, does not follow a symlink inside the source, stops at a nested "
+        "repository). Measured by hand at 100,000 files while the test suite ran (5 runs "
+        "each, medians): 4.5 s against 3.9 s for the walk (1.15x; main 9.0 s, 2.3x). What "
+        "is left: loading the 13.5 MB JSON `.last_sync` (~0.1 s idle; it must become lazy, "
+        "or per folder, to reach 0.8x), start-up and imports (~0.1 s), and git's own pass "
+        "(~0.15 s)."
     ),
     "b-changed": (
         "at 8fa69f8 it takes ~1.45 s (reading old versions by blob id, acdc3cd, saved 0.75 s). "
@@ -998,6 +1027,19 @@ OBSTACLES: dict[str, str] = {
         "dict); the commit summaries ~0.12 s; start-up and state load ~0.14 s. 0.6× the "
         "shell recipe (~0.7 s) needs the scan at git's C speed (see above) and a state "
         "written per folder or as a log of changes."
+    ),
+    "e-append": (
+        "the new lines alone are validated, secret-scanned and summarised (appended.py), "
+        "but git must still store a new 30 MB blob: fast-import hashes and deflates the "
+        "whole file (~0.4 s CPU, more under load), update-index hashes the work-tree copy "
+        "again (~0.1 s), the geometric repack that turns versions into deltas costs 0.01 s "
+        "or ~1 s on alternate syncs (up to ~15 s when a fold merges several versions, on "
+        "this loaded machine), plus start-up, the read and two SHA-1s of the file (~0.3 s). "
+        "The shell recipe pays the same deflate in `git add`. Under 0.5x needs the new "
+        "version written as a delta at once: fast-import deltas only against a blob of its "
+        "own stream, and a pack with a delta to an object outside it is a thin pack git "
+        "will not keep; a pack writer that copies the previous version's compressed entry "
+        "and adds the new one as an OFS_DELTA, or chunked storage of transcripts, would."
     ),
     "b-import": (
         "at ef14f52 (~56 s under cProfile) ~26 s go to writing the work-tree copies one at a "
@@ -1057,6 +1099,10 @@ def fmt_s(value: float | None) -> str:
     return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
 
 
+def fmt_mb(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} MB"
+
+
 def table(group: Group, why: Mapping[str, str]) -> list[str]:
     out = [
         f"### {group.title}",
@@ -1076,9 +1122,10 @@ def table(group: Group, why: Mapping[str, str]) -> list[str]:
             )
             continue
         ratio = row.ratio()
+        fmt = fmt_s if row.unit == "s" else fmt_mb
         out.append(
-            f"| {row.scenario} | {fmt_s(row.ours.median)} | {row.peer_name or '—'} | "
-            f"{fmt_s(row.peer.median if row.peer else None)} | "
+            f"| {row.scenario} | {fmt(row.ours.median)} | {row.peer_name or '—'} | "
+            f"{fmt(row.peer.median if row.peer else None)} | "
             f"{f'{ratio:.2f}×' if ratio is not None else '—'} | "
             f"{row.target.text() if row.target else '—'} | {verdict} |"
         )
@@ -1271,8 +1318,8 @@ def groups(b: Bench, data: Data) -> list[tuple[str, Callable[[], Group]]]:
         data.b,
         gitpython_import=False,
         import_target=Target(1.5, "ratio", "b-import"),
-        unchanged_target=Target(1.5, "ratio", "b-unchanged"),
-        changed_target=Target(0.6, "ratio", "b-changed"),
+        unchanged_target=Target(0.8, "ratio", "b-unchanged"),
+        changed_target=Target(0.5, "ratio", "b-changed"),
         import_reps=s.import_reps,
     )
     export = f"(c) export of {s.memories:,} memories with {s.dims}-dimension embeddings"
@@ -1293,6 +1340,16 @@ def groups(b: Bench, data: Data) -> list[tuple[str, Callable[[], Group]]]:
             ),
         ),
         ("d", lambda: document_group(b, graph, data.graph, True, add_graph_entity, s.reps)),
+        (
+            "e",
+            lambda: transcript_group(
+                b,
+                f"(e) agent transcript: {s.transcript_mb} MB of JSON Lines, {s.appends} appends",
+                data.transcript,
+                s.appends,
+                WORDS,
+            ),
+        ),
         ("history", lambda: history_group(b)),
         ("hooks", lambda: hooks_group(b, data.a)),
     ]

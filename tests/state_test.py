@@ -107,3 +107,118 @@ def test_a_vault_commit_touching_no_tracked_file_is_absorbed_once(synced: Env) -
     saved = state.load(synced.vault)
     # Recorded, so later syncs do not work out again what that commit changed.
     assert saved is not None and saved.head == synced.git("rev-parse", "HEAD").strip()
+
+
+def test_a_state_entry_for_a_path_not_in_head_makes_no_empty_commit(synced: Env) -> None:
+    saved = state.load(synced.vault)
+    assert saved is not None
+    ghost = saved.entry(RECORD)
+    assert ghost is not None
+    saved.put("mem/ghost.json", ghost)  # listed by the state, in no commit, not on disk
+    state.save(synced.vault, saved)
+    before = synced.commits()
+    assert "nothing changed" in synced.vs("sync").stdout
+    assert synced.commits() == before
+    assert not synced.git("log", "-1", "--format=%s").strip().endswith("-1")
+
+
+def _deep(n: int) -> str:
+    return "[" * n + "]" * n
+
+
+@pytest.mark.parametrize("damage", ["1e999", "deep", "folder", "fifo", "wrong-types"])
+def test_a_damaged_state_is_rebuilt_never_a_crash_or_a_hang(synced: Env, damage: str) -> None:
+    state_file = synced.vault / ".last_sync"
+    state_file.unlink()
+    if damage == "1e999":
+        state_file.write_text('{"version": 2, "head": null, "scanned_ns": 1e999, "files": {}}')
+    elif damage == "deep":
+        state_file.write_text('{"version": 2, "files": ' + _deep(100_000) + "}")
+    elif damage == "folder":
+        state_file.mkdir()
+        (state_file / "x").write_text("x")
+    elif damage == "fifo":
+        os.mkfifo(state_file)
+    else:
+        state_file.write_text('{"version": 2, "head": 5, "scanned_ns": "x", "files": []}')
+    before = synced.commits()
+    assert "nothing changed" in synced.vs("sync", timeout=60).stdout
+    assert synced.commits() == before
+    assert state_file.is_file() and state.load(synced.vault) is not None  # rebuilt
+    assert "nothing changed" in synced.vs("sync", timeout=60).stdout
+
+
+DAMAGE = {
+    "empty": b"",
+    "not an object": b"[1, 2]",
+    "1e999 as the scan time": b'{"version": 2, "head": null, "scanned_ns": 1e999, "files": {}}',
+    "a bool as the scan time": b'{"version": 2, "head": null, "scanned_ns": true, "files": {}}',
+    "a number as head": b'{"version": 2, "head": 7, "scanned_ns": 1, "files": {}}',
+    "nested too deep": b'{"version": 2, "files": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+    "columns of another length": (
+        b'{"version": 2, "head": null, "scanned_ns": 1, '
+        b'"files": {"s": {"": {"names": "a\\nb", "stat": [1, 2, 3, 4], "blobs": ""}}}}'
+    ),
+    "a float in the stat column": (
+        b'{"version": 2, "head": null, "scanned_ns": 1, "files": {"s": {"": '
+        b'{"names": "a", "stat": [1.5, 2, 3, 4], "blobs": "' + b"0" * 40 + b'"}}}}'
+    ),
+    "a rejection of the wrong shape": (
+        b'{"version": 2, "head": null, "scanned_ns": 1, "files": {}, '
+        b'"rejected": {"s/a": {"reason": 3, "blob": null}}}'
+    ),
+    "line schemas of the wrong shape": (
+        b'{"version": 2, "head": null, "scanned_ns": 1, "files": {}, '
+        b'"line_schemas": {"s/a.jsonl": [1, 2]}}'
+    ),
+    "not UTF-8": b"\xff\xfe{}",
+    "a folder stat of the wrong shape": (
+        b'{"version": 2, "head": null, "scanned_ns": 1, "files": {}, "dirs": {"s": {"": [1]}}}'
+    ),
+    "an index checksum that is not a string": (
+        b'{"version": 2, "head": null, "scanned_ns": 1, "files": {}, "indexes": {"s": 1}}'
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_every_kind_of_damage_loads_as_no_state(tmp_path: Path, damage: str) -> None:
+    (tmp_path / ".last_sync").write_bytes(DAMAGE[damage])
+    assert state.load(tmp_path) is None
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "symlink"])
+def test_a_state_path_taken_by_something_else_loads_as_none_and_saves(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / ".last_sync"
+    if kind == "folder":
+        path.mkdir()
+        (path / "keep").write_text("someone's file")
+    elif kind == "fifo":
+        os.mkfifo(path)  # a blocking open would hang here forever
+    else:
+        (tmp_path / "elsewhere").write_text("{}")
+        path.symlink_to(tmp_path / "elsewhere")
+    assert state.load(tmp_path) is None
+    st = state.State(head=None, scanned_ns=5)
+    st.put("s/a.json", [1, 2, 3, 4, "a" * 40])
+    state.save(tmp_path, st)
+    again = state.load(tmp_path)
+    assert again is not None and again.entry("s/a.json") == [1, 2, 3, 4, "a" * 40]
+    if kind == "folder":  # moved aside, not deleted
+        aside = list((tmp_path / ".vaultsync").glob("damaged-last_sync-*"))
+        assert [p.joinpath("keep").read_text() for p in aside] == ["someone's file"]
+    if kind == "symlink":
+        assert (tmp_path / "elsewhere").read_text() == "{}"  # the link's target untouched
+
+
+def test_names_with_newlines_round_trip(tmp_path: Path) -> None:
+    st = state.State(head=None, scanned_ns=5)
+    st.put("s/two\nlines.json", [1, 2, 3, 4, "a" * 40])
+    st.put("s/plain.json", [5, 6, 7, 8, "b" * 40])
+    state.save(tmp_path, st)
+    again = state.load(tmp_path)
+    assert again is not None
+    assert again.entry("s/two\nlines.json") == [1, 2, 3, 4, "a" * 40]
+    assert again.entry("s/plain.json") == [5, 6, 7, 8, "b" * 40]

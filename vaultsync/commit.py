@@ -15,6 +15,11 @@ from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_
 from vaultsync.plan import Change, Plan, by_lines
 
 SUMMARY_MAX_FILES = 1000  # a commit body summarises at most this many modified files
+DELTA_MIN_BYTES = 1 << 20  # a new version of a file this big is packed as a delta
+# Above this, git would not delta the blob anyway (core.bigFileThreshold, 512 MiB) and
+# a repack would only copy it again: a 545 MB export keeps its own pack.
+DELTA_MAX_BYTES = 256 << 20
+DELTA_WINDOW = 3
 
 Watch = Callable[[Change, bytes], None]  # (a modified file, HEAD's version of it)
 
@@ -29,12 +34,16 @@ class Committer:
         self._folders: set[str] = set()
         self._copied: list[str] = []  # work-tree copies to take back if the commit fails
         self.bytes_in = 0  # what the commit needs on disk, roughly (a full-disk message)
+        self._big_version = False  # a new version of a big file: pack it as a delta
         self.watch: Watch | None = None  # told of each diffed file (the forgetting alarm)
 
     def __call__(self, c: Change) -> None:
         assert c.data is not None
         self.bytes_in += len(c.data)
         self._copied.append(c.vault_path)
+        self._big_version |= c.kind == "modified" and DELTA_MIN_BYTES <= len(c.data) <= (
+            DELTA_MAX_BYTES
+        )
         self._copy_in(c.vault_path, c.data)
         self._marks[c.vault_path] = self.writer.blob(c.data)
         if c.checked is None or not by_lines(c.checked):
@@ -81,7 +90,10 @@ class Committer:
         if not files:
             return None
         self.gv.stage([c.vault_path for c in p.changes])
-        self.gv.pack_if_needed()
+        if self._big_version:
+            pack_versions(self.gv)
+        else:
+            self.gv.pack_if_needed()
         return self.gv.head()
 
     def abort(self) -> None:
@@ -104,6 +116,16 @@ class Committer:
             except OSError:
                 break
             folder = folder.parent
+
+
+def pack_versions(gv: GitVault) -> None:
+    """fast-import stores each version of a big file whole (it deltas only within its own
+    pack): a 30 MB transcript synced every 15 minutes would grow the vault by its size
+    each time. A geometric repack folds the recent small packs, whose versions of that
+    file become deltas of each other; the big packs of older history stay as they are, so
+    no sync pays for a full repack. A window of 3 suffices (each version's best base is
+    the one before it) and keeps the fold that merges several versions short."""
+    gv.run("repack", "-d", "-q", "--geometric=2", f"--window={DELTA_WINDOW}")
 
 
 def commit_plan(
@@ -133,7 +155,7 @@ def commit_message(
     subject = f"vaultsync: {subject or iso_z(when)} {counts}"
     said = summaries or {}
     body = [
-        f"{c.vault_path}: {said.get(c.vault_path, c.kind)}"
+        f"{printable(c.vault_path)}: {said.get(c.vault_path, c.kind)}"
         for c in sorted(p.changes, key=lambda c: c.vault_path)
     ]
     trailers = f"Vaultsync-Host: {host}\nVaultsync-Version: {__version__}"
@@ -146,16 +168,17 @@ def summarize(
     """'+3 entities, 1 entity changed' per modified file, diffed against HEAD's version.
     Files over SUMMARY_MAX_BYTES say only "modified": parsing the old version of a
     600 MB export as well would double the memory a sync needs."""
+    known = {c.vault_path: c.summary for c in changes if c.summary is not None}
     wanted = [
         c
         for c in changes
         if c.checked is not None and c.checked.problem is None and c.old_blob is not None
     ]
     if not head or not wanted or len(wanted) > SUMMARY_MAX_FILES:
-        return {}
+        return known
 
     old = gv.read_objects([c.old_blob or "" for c in wanted], [c.vault_path for c in wanted])
-    out = {}
+    out = known
     for c in wanted:
         assert c.checked is not None
         before = old.get(c.vault_path)
@@ -208,5 +231,12 @@ def _summarize_lines(before: bytes, after: bytes, schema: str) -> str:
     return semdiff.diff_docs(gone, came, schema).summary()
 
 
+def printable(vp: str) -> str:
+    """A vault path as text for a message: a name that is not UTF-8 (held as surrogates)
+    shows its bytes as \\xNN, a newline as \\n, so git gets valid UTF-8, one line each."""
+    raw = vp.encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "backslashreplace").replace("\n", "\\n")
+
+
 def rejection_message(vp: str, reason: str, host: str) -> str:
-    return f"vaultsync: rejected {vp}\n\n{reason}\n\nVaultsync-Host: {host}\n"
+    return f"vaultsync: rejected {printable(vp)}\n\n{reason}\n\nVaultsync-Host: {host}\n"

@@ -98,7 +98,8 @@ class CommitWriter:
         for path, ref_or_none in files:
             q = quote_path(path)
             lines.append(f"D {q}\n" if ref_or_none is None else f"M 100644 {ref_or_none} {q}\n")
-        self._write("".join(lines).encode("utf-8") + b"\n")
+        # surrogateescape: a file name that is not UTF-8 is committed under its own bytes.
+        self._write("".join(lines).encode("utf-8", "surrogateescape") + b"\n")
 
     def close(self) -> None:
         """Finish: returns once the pack and the ref are on disk."""

@@ -15,6 +15,7 @@ from vaultsync.errors import LockedError
 # A run killed between write and rename leaves this behind: the vault's .gitignore
 # ignores it, and no memory glob matches it in a source folder.
 TMP_SUFFIX = ".vaultsync-tmp"
+NAME_MAX = 255  # bytes in one file name on every common file system
 
 
 def fsync_dir(path: Path) -> None:
@@ -70,7 +71,14 @@ def replace_file(path: str, data: bytes) -> None:
     """Atomic but not durable, with a fixed temp name: for the vault's own work tree, which
     only the lock holder writes and whose durable copy is git's objects. 2x faster than
     atomic_write for the 100,000 copies of an initial import."""
-    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + TMP_SUFFIX)
+    folder, name = os.path.split(path)
+    tmp_name = "." + name + TMP_SUFFIX
+    if len(os.fsencode(tmp_name)) > NAME_MAX:
+        # A name near the limit (255 bytes) cannot take the suffix: a short fixed stand-in.
+        import hashlib
+
+        tmp_name = "." + hashlib.sha1(os.fsencode(name)).hexdigest() + TMP_SUFFIX
+    tmp = os.path.join(folder, tmp_name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         try:

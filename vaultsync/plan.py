@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultsync import config, state
+from vaultsync import config, gitindex, state
+from vaultsync.appended import APPEND_MIN_BYTES, Growth, check_new_lines, growth, summary
 from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
 from vaultsync.gitvault import GitVault, iso_z, utc_now
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
-from vaultsync.scan import Candidate, SourceScan, scan_source
+from vaultsync.scan import Candidate, Known, SourceScan, scan_source
 from vaultsync.state import Rejection, State
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class Change:
     blob: str | None = None
     checked: schemas.Checked | None = None  # the new version parsed, for the commit body
     old_blob: str | None = None  # HEAD's version, read by id for the commit body
+    summary: str | None = None  # known without reading HEAD's version (an append)
 
 
 @dataclass
@@ -139,18 +141,25 @@ def plan(
     sink: Sink | None = None,
 ) -> Plan:
     p = Plan(head=st.head, scanned_ns=time.time_ns())
+    same_config = blob_id(cfg.raw) == st.config_blob
     for src in sources:
-        sc = scan_source(src, st, scope.full)
+        sc = scan_source(src, st, scope.full, vault, _known(vault, st, src, same_config))
         p.scans.append(sc)
+        if sc.available and not sc.single:
+            st.roots[src.name] = str(src.root)  # its git index follows the state
+            st.dirs[src.name] = sc.dirs
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
+        if sc.available and sc.single and not st.files.get(src.name):
+            _check_still_a_file(sc, gv, st.head)
         if not sc.available:
             p.unavailable.append(
                 f"source {src.name!r} is unavailable ({sc.reason}); nothing of it was deleted"
             )
             continue
+        _drop_ghosts(sc, gv, st)
         _plan_deletions(p, sc, cfg, scope)
     _plan_config(p, cfg, gv, st, scope, sink)
-    candidates = [c for sc in p.scans for c in sc.candidates]
+    candidates = [c for sc in p.scans if sc.available for c in sc.candidates]
     # New files (or a rebuilt state): the content HEAD already has is no change.
     known = head_blobs(
         gv, st.head, [c.vault_path for c in candidates if st.entry(c.vault_path) is None]
@@ -190,6 +199,49 @@ def _plan_config(
         if sink is not None:
             sink(change)
     p.config_blob = blob
+
+
+def _known(vault: Path, st: State, src: Source, same_config: bool) -> Known | None:
+    """What lets the scan list only the folders that moved: a state that was not rebuilt,
+    the same config (globs), and a git index that `.last_sync` names. Else None: the
+    whole source is walked."""
+    if st.rebuilt or not same_config:
+        return None
+    if not gitindex.usable(vault, st, src.name):
+        if st.files.get(src.name):
+            st.moved = True  # rewrite the state, so that the index is made again
+        return None
+    dirs = st.dirs.get(src.name)
+    changed = gitindex.modified(vault, src.name, str(src.root)) if dirs else None
+    if dirs and changed is None:  # git could not read it: made again with the state
+        st.indexes.pop(src.name, None)
+        st.moved = True
+    return Known(dirs, changed) if dirs and changed is not None else None
+
+
+def _check_still_a_file(sc: SourceScan, gv: GitVault, head: str | None) -> None:
+    """A file where HEAD holds a folder of that source (the state, which would say so,
+    is lost): the folder was replaced, and committing `mem/mem` would bury it."""
+    if head is None:
+        return
+    name = sc.source.name
+    if set(gv.tree_blobs(head, [name])) - {f"{name}/{sc.source.root.name}"}:
+        sc.available = False
+        sc.reason = f"{sc.source.path}: not a folder any more (a file took its place)"
+
+
+def _drop_ghosts(sc: SourceScan, gv: GitVault, st: State) -> None:
+    """A file the state lists but HEAD lacks (a hand-edited or stale state) is not a
+    deletion to commit: forget it, and rewrite the state."""
+    if not sc.deleted:
+        return
+    in_head = head_blobs(gv, st.head, sc.deleted)
+    ghosts = [vp for vp in sc.deleted if vp not in in_head]
+    for vp in ghosts:
+        st.drop(vp)
+    if ghosts:
+        sc.deleted = [vp for vp in sc.deleted if vp in in_head]
+        st.moved = True
 
 
 def _plan_deletions(p: Plan, sc: SourceScan, cfg: Config, scope: Scope) -> None:
@@ -233,7 +285,12 @@ def _plan_file(
         return None
     rel = vp.partition("/")[2]
     policy = cfg.secrets_for(cand.source)
-    secrets = secret_findings(snap.data, policy)
+    schema = schemas.pick_schema(cand.source.schema, rel)
+    grown = _appended(snap.data, vp, schema, st, committed, vault)
+    secrets = secret_findings(snap.data[grown[1].offset :] if grown else snap.data, policy)
+    if grown is not None and secrets and policy == "redact":
+        # Redaction works on the whole file's spans: the append path ends here.
+        grown, secrets = None, secret_findings(snap.data, policy)
     data, blob = snap.data, snap.blob
     if secrets and policy == "block":
         # Not written anywhere in git, not even the rejected ref: history is forever.
@@ -250,8 +307,7 @@ def _plan_file(
         if blob == committed:
             p.refreshed[vp] = [*snap.stat, blob]
             return None
-    schema = schemas.pick_schema(cand.source.schema, rel)
-    checked = schemas.check(data, vp, schema, vault_root=vault)
+    checked = grown[0] if grown else schemas.check(data, vp, schema, vault_root=vault)
     if checked.problem is not None:
         p.rejected[vp] = Rejection(str(checked.problem), blob, snap.stat, iso_z(utc_now()))
         if prior is None or prior.blob != blob:
@@ -261,12 +317,32 @@ def _plan_file(
         done = "with the secrets replaced by [REDACTED:<kind>]" if policy == "redact" else "with"
         p.warnings.append(f'{vp}: committed {done} {secrets} (secrets = "{policy}")')
     kind = "added" if committed is None else "modified"
+    if checked.lines and len(data) >= APPEND_MIN_BYTES:
+        st.line_schemas[vp] = [blob, checked.schema]
+    if grown is not None:
+        return Change(vp, kind, data, snap.stat, blob, None, committed, summary(checked))
     keep = checked if kind == "modified" and len(data) <= SUMMARY_MAX_BYTES else None
     if keep is not None and by_lines(keep):
         # Summarised from the lines that differ (commit.summarize): the raw bytes are
         # kept instead of 150,000 parsed items.
         keep = dataclasses.replace(keep, doc=None)
     return Change(vp, kind, data, snap.stat, blob, keep, committed)
+
+
+def _appended(
+    data: bytes, vp: str, schema: str, st: State, committed: str | None, vault: Path
+) -> tuple[schemas.Checked, Growth] | None:
+    """The new lines checked, when `data` only appends lines to the committed version."""
+    old = st.entry(vp)
+    if old is None or committed is None or committed != old[4] or len(data) < APPEND_MIN_BYTES:
+        return None
+    known = st.line_schemas.get(vp)
+    auto = schema == "auto"
+    if auto:
+        schema = known[1] if known and known[0] == committed else ""
+    g = growth(data, vp, old[0], committed, schema or None)
+    checked = check_new_lines(data, vp, g, auto, vault) if g else None
+    return (checked, g) if checked is not None and g is not None else None
 
 
 def by_lines(checked: schemas.Checked) -> bool:

@@ -1,11 +1,14 @@
 """Sources + `.last_sync` -> the files whose stat says they may have changed.
 
 Only stat is used here: a file is read (by the sync) only when its stat differs
-from the state, is racily clean, or `--full` asks for it.
+from the state, is racily clean, or `--full` asks for it. With a usable git index
+(gitindex.py), a folder whose own stat has not moved since it was listed is not listed
+again: git reports the files in it edited in place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as st_mode
 from collections.abc import Iterator
@@ -39,14 +42,36 @@ class SourceScan:
     source: Source
     available: bool = True
     reason: str = ""
+    single: bool = False  # a single-file source
     seen: int = 0  # files found on disk
     candidates: list[Candidate] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)  # credential files left out (vault paths)
+    # Folders whose names this scan fully accounted for, by stat: the next scan need
+    # not list them while their stat stays (see gitindex.py).
+    dirs: dict[str, list[int]] = field(default_factory=dict)
 
 
-def scan_source(src: Source, state: State, full: bool) -> SourceScan:
+@dataclass
+class Known:
+    """What the last scans know of a folder source: its folders' stats when they were
+    listed, and the paths git's index says may have changed since their commit."""
+
+    dirs: dict[str, list[int]]
+    changed: set[str]
+
+
+def scan_source(
+    src: Source,
+    state: State,
+    full: bool,
+    vault: Path | None = None,
+    known_dirs: Known | None = None,
+) -> SourceScan:
+    """`vault`: a folder never scanned (a hand-edited source that contains the vault
+    would otherwise copy the vault into itself every sync). `known_dirs`: list only the
+    folders whose stat moved, and take in-place edits from git (gitindex.py)."""
     result = SourceScan(src)
     root = src.root
     try:
@@ -57,8 +82,13 @@ def scan_source(src: Source, state: State, full: bool) -> SourceScan:
         return result
     known = state.files.get(src.name, {})
     if st_mode.S_ISDIR(root_st.st_mode):
-        _Walk(src, state, known, result, full).run(str(root))
+        _Walk(src, state, known, result, full, vault, None if full else known_dirs).run(str(root))
     elif st_mode.S_ISREG(root_st.st_mode):
+        if was_folder(known, root.name):
+            result.available = False
+            result.reason = f"{src.path}: not a folder any more (a file took its place)"
+            return result
+        result.single = True
         _single_file(src, state, known, result, root_st, full)
     else:
         result.available = False
@@ -78,6 +108,11 @@ def _single_file(
         )
 
 
+def was_folder(known: Folders, name: str) -> bool:
+    """Whether the state saw this source as a folder (anything but one file of that name)."""
+    return any(folder or set(f.columns().names) - {name} for folder, f in known.items())
+
+
 def _moved(e: Entry | None, st: os.stat_result, cutoff: int) -> bool:
     """Whether a file must be read: new, its stat moved, or racily clean."""
     return (
@@ -94,13 +129,29 @@ class _Walk:
     """One pass over a directory source: stat every included file, compare with the state."""
 
     def __init__(
-        self, src: Source, state: State, known: Folders, result: SourceScan, full: bool
+        self,
+        src: Source,
+        state: State,
+        known: Folders,
+        result: SourceScan,
+        full: bool,
+        vault: Path | None,
+        fast: Known | None = None,
     ) -> None:
         self.src, self.known, self.result, self.full = src, known, result, full
+        self.fast = fast
+        self.changed_in: dict[str, set[str]] = {}
+        self.children: dict[str, list[str]] = {}
+        if fast is not None:
+            self._index_fast(fast, state)
+        self.visited: set[tuple[int, int]] = set()
+        if vault is not None:
+            with contextlib.suppress(OSError):
+                v = os.stat(vault)
+                self.visited.add((v.st_dev, v.st_ino))  # never entered, like a symlink loop
         self.cutoff = state.scanned_ns - RACY_WINDOW_NS
         self.include, self.exclude = GlobSet(src.include), GlobSet(src.exclude)
         self.credentials = NameGate(src.credential_excludes())
-        self.visited: set[tuple[int, int]] = set()
         self.folders_seen: set[str] = set()
 
     def run(self, root: str) -> None:
@@ -109,11 +160,60 @@ class _Walk:
         while stack:
             path, folder = stack.pop()
             stack += self._folder(path, folder)
+            if not self.result.available:
+                return
         prefix = self.src.name + "/"
         for folder in self.known.keys() - self.folders_seen:  # folders gone as a whole
             names = self.known[folder].columns().names
             self.result.deleted += [prefix + _join(folder, n) for n in names]
         self.result.deleted.sort()
+
+    def _index_fast(self, fast: Known, state: State) -> None:
+        prefix = self.src.name + "/"
+        paths = set(fast.changed)
+        # A rejected file is looked at again, as the walk would: its rejection stands
+        # only while its stat does.
+        paths.update(vp[len(prefix) :] for vp in state.rejected if vp.startswith(prefix))
+        # Entries dropped since the index was written (HEAD moved under the state): the
+        # index still says "committed", the state no longer knows them.
+        paths.update(vp[len(prefix) :] for vp in state.touched if vp.startswith(prefix))
+        for rel in paths:
+            folder, _, name = rel.rpartition("/")
+            self.changed_in.setdefault(folder, set()).add(name)
+        for rel in fast.dirs:
+            if rel:
+                self.children.setdefault(rel.rpartition("/")[0], []).append(rel)
+
+    def _unchanged(self, path: str, folder: str, key: list[int]) -> list[tuple[str, str]]:
+        """A folder whose stat has not moved since it was listed holds the same names:
+        only the files git reports (edited in place) or that were rejected are looked at."""
+        self.folders_seen.add(folder)
+        known = self.known.get(folder)
+        names = set(known.columns().names) if known else set()
+        rel_dir = folder + "/" if folder else ""
+        for name in sorted(self.changed_in.get(folder, ())):
+            full = os.path.join(path, name)
+            try:
+                st = os.stat(full)  # a symlink inside the source was followed when listed
+            except OSError:
+                names.discard(name)  # gone: a deletion, as the walk would find
+                continue
+            if not st_mode.S_ISREG(st.st_mode):
+                names.discard(name)
+                self.result.skipped.append(Skipped(Path(full), "not a regular file"))
+                continue
+            names.add(name)
+            entry = known.get(name) if known else None
+            if entry is None or _moved(entry, st, self.cutoff):
+                vp = f"{self.src.name}/{rel_dir}{name}"
+                self.result.candidates.append(Candidate(vp, full, stat_key(st), self.src))
+        self.result.seen += len(names)
+        gone = known.index.keys() - names if known else set()
+        self.result.deleted += [f"{self.src.name}/{rel_dir}{n}" for n in gone]
+        if not gone:
+            self.result.dirs[folder] = key
+        base = len(rel_dir)
+        return [(os.path.join(path, rel[base:]), rel) for rel in self.children.get(folder, [])]
 
     def _folder(self, path: str, folder: str) -> list[tuple[str, str]]:
         """Scan one folder; returns its subfolders to visit."""
@@ -122,21 +222,36 @@ class _Walk:
             if (dir_st.st_dev, dir_st.st_ino) in self.visited:
                 return []  # a symlink loop
             self.visited.add((dir_st.st_dev, dir_st.st_ino))
+            key = [dir_st.st_mtime_ns, dir_st.st_ctime_ns, dir_st.st_ino]
+            if (
+                self.fast is not None
+                and self.fast.dirs.get(folder) == key
+                and max(key[0], key[1]) < self.cutoff  # else listed again: racy
+            ):
+                return self._unchanged(path, folder, key)
             listing = os.scandir(path)  # iterated lazily: a list of 20k entries costs 60 ms
         except OSError as exc:
-            self.result.skipped.append(Skipped(Path(path), f"cannot list folder: {exc.strerror}"))
+            # What cannot be listed is unknown, not gone: nothing of the source is deleted.
+            self.result.available = False
+            self.result.reason = f"cannot list folder {path}: {exc.strerror}"
             return []
         self.folders_seen.add(folder)
         rel_dir = folder + "/" if folder else ""
         known = self.known.get(folder)
         seen: set[str] = set()
         subfolders: list[tuple[str, str]] = []
+        said = len(self.result.skipped) + len(self.result.excluded)
         with listing:
             self._entries(listing, rel_dir, known, seen, subfolders)
         self.result.seen += len(seen)
         prefix = f"{self.src.name}/{rel_dir}"
         index = known.index if known else {}
-        self.result.deleted += [prefix + n for n in index.keys() - seen]
+        gone = [prefix + n for n in index.keys() - seen]
+        self.result.deleted += gone
+        if not gone and len(self.result.skipped) + len(self.result.excluded) == said:
+            # Fully accounted for: nothing pending (a held deletion) and nothing to say
+            # again (a FIFO, a credential file), so an unmoved stat means nothing to do.
+            self.result.dirs[folder] = key
         return subfolders
 
     def _entries(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat as st_mode
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from vaultsync.fsutil import atomic_write
 
 STATE_NAME = ".last_sync"
 VERSION = 2  # 2: columnar folders
+MAX_STATE_BYTES = 1 << 30  # a bigger `.last_sync` is not ours: rebuilt, never read
 # A file modified this close to the scan may be modified again within the same
 # timestamp tick without its stat changing (git's "racily clean" case): such an
 # entry is hashed again next run. 2 s covers the coarsest common file systems.
@@ -41,14 +44,28 @@ class Folder:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Folder:
-        names = doc["names"].split("\n") if doc["names"] else []
-        if len(doc["stat"]) != 4 * len(names) or len(doc["blobs"]) != BLOB_LEN * len(names):
+        joined, stat, blobs = doc["names"], doc["stat"], doc["blobs"]
+        # Names joined by newlines; a folder where a name holds a newline stores a list.
+        if isinstance(joined, list):  # rare: only a folder with a newline in a name
+            if not all(isinstance(n, str) for n in joined):
+                raise ValueError("a name that is not a string")
+            names = joined
+        else:
+            names = joined.split("\n") if joined else []
+        if not (isinstance(stat, list) and isinstance(blobs, str)):
+            raise ValueError("columns of the wrong type")
+        if len(stat) != 4 * len(names) or len(blobs) != BLOB_LEN * len(names):
             raise ValueError("columns of different lengths")
-        return cls(names, doc["stat"], doc["blobs"])
+        # One pass in C: a float (1e999) or a string anywhere is found; a bool is harmless.
+        if stat and type(sum(stat)) is not int:
+            raise ValueError("a stat number that is not an integer")
+        return cls(names, stat, blobs)
 
     def to_json(self) -> dict[str, Any]:
         self.columns()
-        return {"names": "\n".join(self.names), "stat": self.stat, "blobs": self.blobs}
+        joined = "\n".join(self.names)
+        names = list(self.names) if joined.count("\n") >= len(self.names) else joined
+        return {"names": names, "stat": self.stat, "blobs": self.blobs}
 
     def columns(self) -> Folder:
         """Bring the columns up to date after changes (before a scan or a save)."""
@@ -103,6 +120,17 @@ class State:
     files: dict[str, Folders] = field(default_factory=dict)
     rejected: dict[str, Rejection] = field(default_factory=dict)  # by vault path
     config_blob: str | None = None
+    # vault path -> [blob, schema] of big JSON Lines files: the schema the committed
+    # version was checked against, so an append is checked by its new lines only.
+    line_schemas: dict[str, list[str]] = field(default_factory=dict)
+    # Per folder source: each folder's [mtime_ns, ctime_ns, inode] when it was last
+    # listed (a folder whose stat is unchanged has the same names), and the checksum of
+    # its git index (gitindex.py) with how many entries still await a refresh.
+    dirs: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    indexes: dict[str, str] = field(default_factory=dict)
+    unrefreshed: dict[str, int] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)  # vault paths put or dropped this run
+    roots: dict[str, str] = field(default_factory=dict)  # folder sources scanned this run
     rebuilt: bool = False
     moved: bool = False  # made to follow a HEAD that moved since it was saved: rewrite it
 
@@ -116,11 +144,13 @@ class State:
         folders = self.files.setdefault(source, {})
         f = folders.setdefault(folder, Folder([], [], ""))
         f.as_dict()[name] = entry
+        self.touched.add(vault_path)
 
     def drop(self, vault_path: str) -> None:
         source, folder, name = split(vault_path)
         folders = self.files.get(source, {})
         f = folders.get(folder)
+        self.touched.add(vault_path)
         if f is not None:
             f.as_dict().pop(name, None)
             if not len(f):
@@ -128,6 +158,8 @@ class State:
 
     def forget_source(self, name: str) -> None:
         self.files.pop(name, None)
+        for per_source in (self.dirs, self.indexes, self.unrefreshed):
+            per_source.pop(name, None)
         prefix = name + "/"
         self.rejected = {vp: r for vp, r in self.rejected.items() if not vp.startswith(prefix)}
 
@@ -153,46 +185,148 @@ def path_for(vault: Path) -> Path:
 
 
 def load(vault: Path) -> State | None:
-    """The saved state, or None when it is missing, truncated or of an unknown version."""
+    """The saved state, or None when it is missing or damaged in any way (truncated,
+    garbage, of another version, a folder or a FIFO, numbers out of range, nesting too
+    deep): a damaged state costs a rebuild, never a crash, a hang or a wrong answer."""
+    data = read_regular(path_for(vault))
+    if data is None:
+        return None
     try:
-        doc = json.loads(path_for(vault).read_bytes())
-        if doc.get("version") != VERSION:
-            return None
-        return State(
-            head=doc["head"],
-            scanned_ns=int(doc["scanned_ns"]),
-            files={
-                src: {folder: Folder.from_json(f) for folder, f in folders.items()}
-                for src, folders in doc["files"].items()
-            },
-            rejected={k: Rejection(**v) for k, v in doc.get("rejected", {}).items()},
-            config_blob=doc.get("config_blob"),
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return _parse(json.loads(data))
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
         return None
 
 
+def read_regular(path: Path, tail: int = 0) -> bytes | None:
+    """The file's bytes (its last `tail` bytes, if given) if it is a regular file;
+    never blocks on a FIFO, never follows a symlink."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not st_mode.S_ISREG(st.st_mode) or st.st_size > MAX_STATE_BYTES:
+            return None
+        if tail:
+            if st.st_size < tail:
+                return None
+            os.lseek(fd, -tail, os.SEEK_END)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _parse(doc: dict[str, Any]) -> State | None:
+    if doc.get("version") != VERSION:
+        return None
+    head, scanned, config_blob = doc["head"], doc["scanned_ns"], doc.get("config_blob")
+    if not (_opt_str(head) and type(scanned) is int and _opt_str(config_blob)):
+        return None
+    return State(
+        head=head,
+        scanned_ns=scanned,
+        files={
+            src: {folder: Folder.from_json(f) for folder, f in folders.items()}
+            for src, folders in doc["files"].items()
+        },
+        rejected={k: _rejection(v) for k, v in doc.get("rejected", {}).items()},
+        config_blob=config_blob,
+        line_schemas=_line_schemas(doc.get("line_schemas", {})),
+        dirs=_dirs(doc.get("dirs", {})),
+        indexes=_strings(doc.get("indexes", {})),
+        unrefreshed={k: v for k, v in doc.get("unrefreshed", {}).items() if type(v) is int},
+    )
+
+
+def _dirs(doc: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
+    for folders in doc.values():
+        for key in folders.values():
+            if not (isinstance(key, list) and len(key) == 3 and all(type(x) is int for x in key)):
+                raise ValueError("a folder stat of the wrong shape")
+    return doc
+
+
+def _strings(doc: dict[str, Any]) -> dict[str, str]:
+    if not all(isinstance(v, str) for v in doc.values()):
+        raise ValueError("an index checksum that is not a string")
+    return doc
+
+
+def _line_schemas(doc: dict[str, Any]) -> dict[str, list[str]]:
+    out = {vp: v for vp, v in doc.items() if isinstance(v, list) and len(v) == 2}
+    if not all(isinstance(x, str) for v in out.values() for x in v):
+        raise ValueError("a line schema of the wrong shape")
+    return out
+
+
+def _opt_str(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _rejection(doc: dict[str, Any]) -> Rejection:
+    r = Rejection(**doc)
+    if not (isinstance(r.reason, str) and _opt_str(r.blob) and isinstance(r.stat, list)):
+        raise ValueError("a rejection of the wrong shape")
+    return r
+
+
 def save(vault: Path, state: State) -> None:
+    from vaultsync import gitindex
+
+    gitindex.update(vault, state)  # first: the state names the index it wrote
     doc = {
         "version": VERSION,
         "head": state.head,
         "scanned_ns": state.scanned_ns,
         "config_blob": state.config_blob,
         "rejected": {k: v.to_json() for k, v in sorted(state.rejected.items())},
+        "line_schemas": {
+            vp: v for vp, v in sorted(state.line_schemas.items()) if state.entry(vp) is not None
+        },
+        "dirs": {src: state.dirs[src] for src in sorted(state.dirs)},
+        "indexes": dict(sorted(state.indexes.items())),
+        "unrefreshed": dict(sorted(state.unrefreshed.items())),
         "files": {
             src: {folder: f.to_json() for folder, f in sorted(folders.items())}
             for src, folders in sorted(state.files.items())
         },
     }
-    atomic_write(path_for(vault), json.dumps(doc, separators=(",", ":")).encode())
+    path = path_for(vault)
+    _clear_damage(vault, path)
+    atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
+
+
+def _clear_damage(vault: Path, path: Path) -> None:
+    """Make room for the state where something else took its name: a FIFO or a link is
+    removed, a folder moved into `.vaultsync/` (it is not ours to delete)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if st_mode.S_ISREG(st.st_mode):
+        return
+    if st_mode.S_ISDIR(st.st_mode):
+        aside = vault / ".vaultsync" / f"damaged-last_sync-{time.time_ns()}"
+        aside.parent.mkdir(exist_ok=True)
+        os.replace(path, aside)
+    else:
+        path.unlink()
 
 
 def load_runs(vault: Path) -> Runs:
+    data = read_regular(vault / ".vaultsync" / RUNS_NAME)
     try:
-        doc = json.loads((vault / ".vaultsync" / RUNS_NAME).read_bytes())
-        return Runs(doc.get("last_run"), doc.get("last_success"))
-    except (OSError, ValueError, AttributeError):
+        doc = json.loads(data or b"{}")
+        last_run, last_success = doc.get("last_run"), doc.get("last_success")
+    except (ValueError, AttributeError, RecursionError):
         return Runs()
+    if not (_opt_str(last_run) and _opt_str(last_success)):
+        return Runs()
+    return Runs(last_run, last_success)
 
 
 def save_runs(vault: Path, runs: Runs) -> None:

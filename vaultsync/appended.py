@@ -1,0 +1,90 @@
+"""A JSON Lines file that grew by appends (an agent's transcript): checked, scanned and
+summarised by its new lines only, so a sync costs what was appended, not the whole file.
+
+The old part is trusted only when it is provably what was committed: its length is the
+committed size, its git blob id (hashed from the bytes just read, never re-read) is the
+committed blob, and it ends at a line break, so no old line was extended. Its schema is
+the one the whole committed version was checked against; a file whose schema is "auto"
+and was never recorded is checked whole once, as before."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vaultsync import schemas
+
+# Smaller files are checked whole: the saving is not worth a state entry.
+APPEND_MIN_BYTES = 64 << 10
+_LINE = re.compile(r"\Aline (\d+)")
+
+
+@dataclass(frozen=True)
+class Growth:
+    """`data[offset:]` is new; `lines_before` lines precede it; `schema` is what the
+    committed version was checked against."""
+
+    offset: int
+    lines_before: int
+    schema: str
+
+
+def is_lines(vault_path: str, schema: str) -> bool:
+    return vault_path.endswith((".jsonl", ".ndjson")) or schema == "jsonl"
+
+
+def growth(
+    data: bytes, vault_path: str, old_size: int, old_blob: str, schema: str | None
+) -> Growth | None:
+    """How `data` extends the committed version, or None when it does not (or cannot be
+    proved to): then the file is checked whole."""
+    if schema is None or not is_lines(vault_path, schema) or schema == "none":
+        return None
+    if old_size <= 0 or len(data) <= old_size or data[old_size - 1 : old_size] != b"\n":
+        return None
+    view = memoryview(data)[:old_size]
+    h = hashlib.sha1(b"blob %d\0" % old_size)
+    h.update(view)
+    if h.hexdigest() != old_blob:
+        return None
+    return Growth(old_size, data.count(b"\n", 0, old_size), schema)
+
+
+def check_new_lines(
+    data: bytes, vault_path: str, g: Growth, auto: bool, vault_root: Path | None
+) -> schemas.Checked | None:
+    """The new lines checked against the whole file's schema; a problem names its line
+    in the whole file. None when "auto" would now pick another schema for the whole file
+    (a first graph line appended to plain JSON Lines): then it is checked whole."""
+    from vaultsync import schemas
+    from vaultsync.memories import GRAPH_SCHEMA
+
+    new = data[g.offset :]
+    checked = None
+    if auto:
+        checked = schemas.check(new, vault_path, "auto", vault_root=vault_root)
+        if checked.schema != g.schema and checked.schema == GRAPH_SCHEMA:
+            return None
+    if checked is None or checked.schema != g.schema:
+        checked = schemas.check(new, vault_path, g.schema, vault_root=vault_root)
+    p = checked.problem
+    if p is not None and (m := _LINE.match(p.where)):
+        where = f"line {int(m.group(1)) + g.lines_before}{p.where[m.end() :]}"
+        checked = dataclasses.replace(checked, problem=dataclasses.replace(p, where=where))
+    return checked
+
+
+def summary(checked: schemas.Checked) -> str:
+    """What the appended lines add: memories for a graph, else a count of lines."""
+    from vaultsync import semdiff
+    from vaultsync.memories import GRAPH_SCHEMA
+
+    values = checked.doc or []
+    if checked.schema == GRAPH_SCHEMA:
+        return semdiff.diff_docs([], values, checked.schema).summary()
+    return f"+{len(values)} line{'s' if len(values) != 1 else ''} appended"

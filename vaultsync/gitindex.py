@@ -1,0 +1,153 @@
+"""A git index per folder source under `.vaultsync/index/`, so that git's C code does
+the 100,000 stat comparisons of a no-change scan (`git ls-files -m` with
+GIT_INDEX_FILE and the source as work tree), racy timestamps included.
+
+The index only ever holds, for a path, the blob id that was committed for it: entries
+are written with `update-index --index-info` (blob id, no stat), and `update-index
+--refresh` records a stat only where git hashes the file on disk to exactly that blob.
+So a file that changed after its commit can never look clean, whatever happened
+between the read and the refresh; an entry not yet refreshed is compared by content.
+
+New, renamed and removed files are not git's part: they change their folder's mtime,
+and scan.py lists exactly the folders whose stat moved (git's `ls-files -o` would not
+see a FIFO, follow a symlink inside the source, or enter a nested repository, as the
+walk must). `.last_sync` names each index with its checksum (`indexes`); an index that
+is missing, damaged, of another git version or out of step is rebuilt, never trusted."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vaultsync.state import State
+
+INDEX_DIR = Path(".vaultsync") / "index"
+ZERO_OID = "0" * 40
+REFRESH_AFTER = 1000  # entries written without a stat before a refresh pays for itself
+REFRESH_BYTES = 16 << 20  # or this many bytes git would hash at every scan meanwhile
+
+
+def index_path(vault: Path, source: str) -> Path:
+    return vault / INDEX_DIR / source
+
+
+def checksum(path: Path) -> str | None:
+    """The trailing SHA-1 of an index file (None: not a regular file, or unreadable)."""
+    from vaultsync.state import read_regular
+
+    tail = read_regular(path, tail=20)
+    return tail.hex() if tail is not None and len(tail) == 20 else None
+
+
+def usable(vault: Path, st: State, source: str) -> bool:
+    """Whether the index on disk is the one `.last_sync` names."""
+    recorded = st.indexes.get(source)
+    return recorded is not None and checksum(index_path(vault, source)) == recorded
+
+
+def _git(
+    vault: Path, source: str, root: str, args: list[str], stdin: bytes | None = None
+) -> tuple[int, bytes, bytes]:
+    from vaultsync import gitrun
+
+    env = {"GIT_INDEX_FILE": str(index_path(vault, source))}
+    cmd = [f"--git-dir={vault / '.git'}", f"--work-tree={root}", *args]
+    try:
+        proc = gitrun.run(cmd, vault, input=stdin, env=env, check=False, timeout=600)
+    except Exception:  # a git that hangs or is missing: the walk is always there
+        return 1, b"", b""
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def modified(vault: Path, source: str, root: str) -> set[str] | None:
+    """Paths (relative to the source) whose content may differ from the committed blob,
+    or that are gone; None when git could not answer (then the source is walked)."""
+    rc, out, err = _git(vault, source, root, ["ls-files", "-z", "-m"])
+    if rc != 0 or err.strip():
+        return None
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
+def update(vault: Path, st: State) -> None:
+    """Bring each scanned folder source's index in line with the state, before the state
+    that names it is saved. Never fails a sync: an index that cannot be written is
+    dropped from the state, and the next scan walks that source."""
+    for source in sorted(set(st.roots) | set(st.indexes)):
+        prefix = source + "/"
+        touched = sorted(vp for vp in st.touched if vp.startswith(prefix))
+        root = st.roots.get(source)
+        if root is None or source not in st.files:
+            if touched or root is not None:
+                _drop(vault, st, source)
+            continue
+        rebuild = not usable(vault, st, source)
+        if not rebuild and not touched:
+            continue
+        try:
+            ok = _write(vault, st, source, root, touched, rebuild)
+        except OSError:
+            ok = False
+        if not ok:
+            _drop(vault, st, source)
+
+
+def _write(
+    vault: Path, st: State, source: str, root: str, touched: list[str], rebuild: bool
+) -> bool:
+    path = index_path(vault, source)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if rebuild:
+        _remove(path)
+        touched = [prefix_join(source, f, n) for f, names in _names(st, source) for n in names]
+        st.unrefreshed[source] = 0
+    lines, size = [], 0
+    for vp in touched:
+        entry = st.entry(vp)
+        rel = vp[len(source) + 1 :].encode("utf-8", "surrogateescape")
+        if entry is None:
+            lines.append(b"0 " + ZERO_OID.encode() + b"\t" + rel + b"\0")
+        else:
+            lines.append(b"100644 " + str(entry[4]).encode() + b"\t" + rel + b"\0")
+            size += int(entry[0])
+    rc, _, _ = _git(vault, source, root, ["update-index", "-z", "--index-info"], b"".join(lines))
+    if rc != 0:
+        return False
+    pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
+    if rebuild or pending >= REFRESH_AFTER or size >= REFRESH_BYTES:
+        # Records a stat only where the file hashes to the committed blob (see above).
+        _git(vault, source, root, ["update-index", "-q", "--ignore-missing", "--refresh"])
+        pending = 0
+    st.unrefreshed[source] = pending
+    sha = checksum(path)
+    if sha is None:
+        return False
+    st.indexes[source] = sha
+    return True
+
+
+def _names(st: State, source: str) -> list[tuple[str, list[str]]]:
+    return [(folder, f.columns().names) for folder, f in st.files.get(source, {}).items()]
+
+
+def prefix_join(source: str, folder: str, name: str) -> str:
+    return f"{source}/{folder}/{name}" if folder else f"{source}/{name}"
+
+
+def _drop(vault: Path, st: State, source: str) -> None:
+    st.indexes.pop(source, None)
+    st.unrefreshed.pop(source, None)
+    _remove(index_path(vault, source))
+
+
+def _remove(path: Path) -> None:
+    """An index, or whatever took its name (a folder is moved aside, not deleted)."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_dir() and not path.is_symlink():
+            os.replace(path, path.with_name(f"{path.name}.damaged-{os.getpid()}"))
+        else:
+            path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        path.with_name(path.name + ".lock").unlink()
