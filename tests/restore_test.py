@@ -276,3 +276,20 @@ def test_a_write_made_while_restore_asks_stops_it_with_nothing_restored(synced: 
     assert os.waitstatus_to_exitcode(status) == 2, said
     assert b"changed while restore was asking; nothing was restored" in said
     assert (synced.home / MCP).read_text() == ENTITY % "written while restore asked"
+
+
+def test_restore_reads_files_with_a_newline_in_their_name_as_themselves(env: Env) -> None:
+    """`HEAD:path` requests to `cat-file --batch` are one per line: a newline in a name
+    shifted every answer after it, so one file's content came back under another's name."""
+    folder = env.home / "notes"
+    folder.mkdir()
+    names = ["a.json", "odd\nname.json", "z.json"]
+    for i, name in enumerate(names):
+        (folder / name).write_text(json.dumps({"id": str(i), "content": name}))
+    env.vs("init")
+    env.vs("track", str(folder))
+    env.vs("sync")
+    out = env.root / "out"
+    env.vs("restore", "--at", "HEAD", "--to", str(out), "--yes")
+    for name in names:
+        assert json.loads((out / "notes" / name).read_text())["content"] == name
