@@ -150,6 +150,7 @@ def record(st: State, p: Plan, commit: str | None) -> bool:
     """Fold what this run saw into the state (only for the sources it scanned);
     returns whether anything the state records changed."""
     for c in p.changes:
+        st.superseded.pop(c.vault_path, None)  # changed here since: this version counts
         if c.kind == "deleted":
             st.drop(c.vault_path)
         elif c.vault_path != config.CONFIG_NAME:

@@ -283,6 +283,10 @@ def _plan_file(
     if snap.blob == committed:
         p.refreshed[vp] = [*snap.stat, snap.blob]
         return None
+    if snap.blob == st.superseded.get(vp):
+        # This disk still has the version another machine has since replaced: not a
+        # change here (committing it would put the old memory back over the new one).
+        return None
     rel = vp.partition("/")[2]
     policy = cfg.secrets_for(cand.source)
     schema = schemas.pick_schema(cand.source.schema, rel)

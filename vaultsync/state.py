@@ -128,6 +128,9 @@ class State:
     # its git index (gitindex.py) with how many entries still await a refresh.
     dirs: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     indexes: dict[str, str] = field(default_factory=dict)
+    # vault path -> this machine's last version of a file another machine has changed
+    # since (an --any-host source): that old copy on this disk is no change to commit.
+    superseded: dict[str, str] = field(default_factory=dict)
     unrefreshed: dict[str, int] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # vault paths put or dropped this run
     roots: dict[str, str] = field(default_factory=dict)  # folder sources scanned this run
@@ -238,6 +241,7 @@ def _parse(doc: dict[str, Any]) -> State | None:
         line_schemas=_line_schemas(doc.get("line_schemas", {})),
         dirs=_dirs(doc.get("dirs", {})),
         indexes=_strings(doc.get("indexes", {})),
+        superseded=_strings(doc.get("superseded", {})),
         unrefreshed={k: v for k, v in doc.get("unrefreshed", {}).items() if type(v) is int},
     )
 
@@ -289,6 +293,9 @@ def save(vault: Path, state: State) -> None:
         },
         "dirs": {src: state.dirs[src] for src in sorted(state.dirs)},
         "indexes": dict(sorted(state.indexes.items())),
+        "superseded": {
+            vp: b for vp, b in sorted(state.superseded.items()) if state.entry(vp) is not None
+        },
         "unrefreshed": dict(sorted(state.unrefreshed.items())),
         "files": {
             src: {folder: f.to_json() for folder, f in sorted(folders.items())}
