@@ -81,3 +81,26 @@ def test_a_read_only_vault_is_said_in_words(synced: Env) -> None:
         subprocess.run(["umount", "-l", vault], capture_output=True)
     doc = json.loads(synced.vs("sync", "--json").stdout)
     assert doc["added"] == ["mem/new.json"]
+
+
+def test_fast_import_out_of_diskspace_is_a_full_disk_too(small_disk: Env) -> None:
+    # Found by scripts/torture: a file that fits in memory but not in the pack (git words
+    # it "sha1 file '...tmp_pack_...' write error. Out of diskspace") was a raw
+    # "fast-import exited 128" with a crash report left in .git.
+    env = small_disk
+    src = env.home / "mem"
+    src.mkdir()
+    (src / "small.json").write_text(json.dumps({"id": "s", "content": "fits"}))
+    env.vs("init")
+    env.vs("track", str(src))
+    env.vs("sync")
+    st = os.statvfs(env.vault)
+    noise = base64.b64encode(os.urandom(st.f_bavail * st.f_frsize // 2)).decode()
+    (src / "big.json").write_text(json.dumps({"id": "b", "content": noise}))
+    err = env.vs("sync", code=1).stderr
+    assert "no space left on the vault's disk" in err, err
+    assert "fast-import exited" not in err
+    assert not list((env.vault / ".git").glob("fast_import_crash_*"))
+    assert _leftovers(env.vault) == []
+    (src / "big.json").unlink()
+    env.vs("sync")

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING
 
 from vaultsync import gitrun
-from vaultsync.errors import GitError, VaultsyncError
+from vaultsync.errors import DiskFullError, GitError, VaultsyncError
 
 if TYPE_CHECKING:
     from vaultsync.gitvault import GitVault
@@ -126,7 +126,11 @@ class CommitWriter:
         err = self._err.read().decode("utf-8", "replace")
         self._err.close()
         self._vault.remove_new_pack_files(self._packs_before)
-        return gitrun.failure(["fast-import"], self._proc.returncode, err, self._vault.root)
+        failure = gitrun.failure(["fast-import"], self._proc.returncode, err, self._vault.root)
+        if isinstance(failure, DiskFullError):  # its crash report says only "disk full"
+            with contextlib.suppress(OSError):
+                (self._vault.git_dir / f"fast_import_crash_{self._proc.pid}").unlink()
+        return failure
 
     def _write(self, data: bytes) -> None:
         try:

@@ -49,7 +49,7 @@ _PASS = frozenset(
 
 # Messages of a disk that is full (or a vault that cannot be written), as git and the
 # kernel word them.
-_NO_SPACE = ("No space left on device", "Disk quota exceeded")
+_NO_SPACE = ("No space left on device", "Disk quota exceeded", "Out of diskspace")  # fast-import
 _READ_ONLY = ("Read-only file system",)
 
 
