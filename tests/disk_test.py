@@ -104,3 +104,21 @@ def test_fast_import_out_of_diskspace_is_a_full_disk_too(small_disk: Env) -> Non
     assert _leftovers(env.vault) == []
     (src / "big.json").unlink()
     env.vs("sync")
+
+
+def test_restore_into_a_read_only_vault_is_said_in_words(synced: Env) -> None:
+    # Found by scripts/torture: restore's lock file could not be created on a read-only
+    # vault and the run was "internal error (OSError)", exit 70.
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root")
+    vault = str(synced.vault)
+    if not _mount("--bind", vault, vault):
+        pytest.skip("cannot bind-mount here")
+    try:
+        if not _mount("-o", "remount,ro,bind", vault):
+            pytest.skip("cannot remount read-only here")
+        err = synced.vs("restore", "--at", "HEAD", "--yes", code=1).stderr
+        assert "read-only file system" in err and "internal error" not in err
+    finally:
+        subprocess.run(["umount", "-l", vault], capture_output=True)
+    synced.vs("restore", "--at", "HEAD", "--yes")

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from vaultsync.errors import LockedError
+from vaultsync.errors import LockedError, from_os_error
 
 # A run killed between write and rename leaves this behind: the vault's .gitignore
 # ignores it, and no memory glob matches it in a source folder.
@@ -108,8 +108,11 @@ class VaultLock:
         self._fd: int | None = None
 
     def acquire(self, wait_s: float = 0.0) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # a read-only or full vault: said in words, for every command
+            raise from_os_error(exc, self.path.parent.parent) from None
         deadline = time.monotonic() + wait_s
         while True:
             try:
