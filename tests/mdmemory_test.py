@@ -196,3 +196,13 @@ def test_front_matter_checked_against_the_sources_schema(env: Env) -> None:
         and "'title' is a required property" in (rejected["reason"])
     )
     assert "notes/bug.md" in env.head_files()
+
+
+def test_front_matter_nested_too_deeply_is_rejected_and_the_rest_syncs(synced: Env) -> None:
+    # Found by scripts/torture: YAML nested 800 deep made the sync exit 70.
+    mem = synced.home / "mem"
+    (mem / "deep.md").write_bytes(b"---\nx: " + b"[" * 800 + b"]" * 800 + b"\n---\n# t\n")
+    (mem / "fine.json").write_text('{"id": "f", "content": "c"}')
+    doc = json.loads(synced.vs("sync", "--json", code=1).stdout)
+    assert doc["added"] == ["mem/fine.json"]
+    assert [r["path"] for r in doc["rejected"]] == ["mem/deep.md"]

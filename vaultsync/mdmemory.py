@@ -81,6 +81,8 @@ def load_yaml(source: str) -> Any:
         raise ValueError(f"{line}{exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ValueError(str(exc).splitlines()[0]) from None
+    except RecursionError:
+        raise ValueError("front matter nested too deeply") from None
 
 
 _LOADER: list[Any] = []
