@@ -183,6 +183,8 @@ def load(vault: Path) -> Config:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     _check_once(vault, raw, doc)
     return replace(from_dict(doc), raw=raw)
 
