@@ -1,0 +1,64 @@
+"""scripts/torture's quick subset in the default suite: each part run as the real
+command, and every figure whose goal is zero asserted zero (see docs/RELIABILITY.md)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache  # the races part serves two tests
+def _part(name: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "torture.py"), "--quick", "--only", name,
+         "--json"],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    doc: dict[str, Any] = json.loads(proc.stdout)[name]
+    return doc
+
+
+def _zero(doc: dict[str, Any], known: tuple[str, ...] = ()) -> None:
+    bad = [k for k in doc["bad"] if k not in known]
+    assert bad == [], (bad, doc["counts"], doc["notes"])
+
+
+def test_kills_never_corrupt_block_or_lose() -> None:
+    doc = _part("crash")
+    assert doc["counts"].get("kills", 0) >= 5, doc  # most of the 10 runs were killed
+    _zero(doc)
+
+
+def test_io_faults_fail_cleanly_and_the_retry_recovers() -> None:
+    doc = _part("faults")
+    if doc["counts"].get("skipped"):
+        pytest.skip(doc["notes"][0])
+    _zero(doc)
+
+
+def test_hostile_input_is_named_never_a_crash() -> None:
+    doc = _part("hostile")
+    assert doc["counts"]["inputs_tried"] >= 30, doc
+    _zero(doc)
+
+
+def test_races_converge_without_corruption() -> None:
+    doc = _part("races")
+    # A restore racing a writer can still replace a write made after its last check:
+    # recorded in docs/RELIABILITY.md ("open") and asserted by the next test.
+    _zero(doc, known=("writes_lost",))
+
+
+@pytest.mark.xfail(reason="open: restore's last check and its rename are not atomic "
+                   "(docs/RELIABILITY.md); the race is timing-dependent", strict=False)
+def test_a_restore_never_overwrites_a_later_write() -> None:
+    assert _part("races")["counts"].get("writes_lost", 0) == 0

@@ -1,0 +1,141 @@
+"""Crash: sync, restore, restore --merge and watch as real processes, SIGKILLed at random
+moments (the process alone, or its whole group) while a writer changes memory files."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+from scripts.torturelib.lab import Figures, Lab, Writer
+
+KINDS = ("sync", "restore", "merge", "watch")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _command(kind: str, lab: Lab, rng: random.Random) -> list[str]:
+    if kind == "sync":
+        return lab.argv("sync", "--json")
+    if kind == "watch":
+        return lab.argv("watch", "--debounce", "150", "-q")
+    back = f"HEAD~{rng.randint(1, 3)}"
+    if kind == "restore":
+        return lab.argv("restore", "--at", back, "--yes")
+    return lab.argv("restore", "--at", back, "--merge", "--yes")
+
+
+def _committed(out: str) -> str | None:
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        return None
+    commit = doc.get("commit") if isinstance(doc, dict) else None
+    return commit if isinstance(commit, str) else None
+
+
+def run(kills: int, seed: int) -> Figures:
+    fig = Figures(
+        "crash",
+        zero=("repos_corrupted", "changes_lost", "runs_blocked", "tracebacks", "exit_70"),
+    )
+    rng = random.Random(seed)
+    lab = Lab("crash", files=24)
+    reported: list[str] = []
+    try:
+        lab.setup()
+        for _ in range(3):  # some history for restore to go back to
+            for i in range(0, lab.files, 3):
+                lab.write(("mcp", "mem0", "records", "notes")[i % 4], i)
+            lab.vs("sync")
+        writer = Writer(lab, seed, pause=0.15)
+        writer.start()
+        for n in range(kills):
+            kind = KINDS[n % len(KINDS)]
+            whole_group = n % 2 == 1
+            proc = subprocess.Popen(
+                _command(kind, lab, rng), env=lab.env, cwd=lab.root, start_new_session=True,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+            time.sleep(rng.uniform(0.3, 2.5) if kind == "watch" else rng.uniform(0.05, 1.0))
+            finished = proc.poll() is not None
+            if not finished:
+                if whole_group:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+                fig.add("kills")
+                fig.add(f"kills_{kind}")
+            out, err = proc.communicate()
+            if finished:
+                fig.add("finished_before_kill")
+                if kind == "sync" and (c := _committed(out.decode(errors="replace"))):
+                    reported.append(c)
+                if b"Traceback" in err:
+                    fig.add("tracebacks")
+                    fig.note(f"{kind}: {err.decode(errors='replace')[-300:]}")
+                if proc.returncode == 70:
+                    fig.add("exit_70")
+            orphans = _group_alive(proc.pid)
+            if orphans:
+                fig.add("orphans_left")
+            if not lab.fsck_ok():
+                fig.add("repos_corrupted")
+                fig.note(f"fsck failed after killing {kind} (kill #{n})")
+            nxt = lab.vs("sync", "--json")
+            if nxt.traceback:
+                fig.add("tracebacks")
+                fig.note(nxt.err[-300:])
+            if nxt.code == 70:
+                fig.add("exit_70")
+            if nxt.code == 3 and not orphans:
+                fig.add("runs_blocked")
+                fig.note(f"sync after killed {kind}: exit 3 with no live process: {nxt.err[:200]}")
+            elif nxt.code not in (0, 1, 3):
+                fig.add("runs_blocked")
+                fig.note(f"sync after killed {kind}: exit {nxt.code}: {nxt.err[:200]}")
+            if c := _committed(nxt.out):
+                reported.append(c)
+            if orphans:  # never leave a killed run's children racing the next kill
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        writer.halt()
+        fig.add("writes", writer.writes)
+        final = lab.vs("sync", "--json")
+        if c := _committed(final.out):
+            reported.append(c)
+        if final.code not in (0, 1):
+            fig.add("runs_blocked")
+            fig.note(f"final sync exit {final.code}: {final.err[:300]}")
+        head, disk = lab.head(), lab.sources()
+        differ = sorted(k for k in set(head) | set(disk) if head.get(k) != disk.get(k))
+        for k in differ:
+            fig.add("changes_lost")
+            fig.note(f"HEAD differs from the source at the end: {k}")
+        for c in set(reported):
+            ok = subprocess.run(
+                ["git", "merge-base", "--is-ancestor", c, "HEAD"], cwd=lab.vault, env=lab.env,
+                capture_output=True,
+            ).returncode == 0
+            if not ok:
+                fig.add("changes_lost")
+                fig.note(f"commit {c} reported by sync --json is not in HEAD's history")
+        fig.add("commits_reported", len(set(reported)))
+        if not lab.fsck_ok():
+            fig.add("repos_corrupted")
+        leftovers = list(lab.src.rglob("*.vaultsync-tmp"))
+        fig.add("tmp_files_left_in_sources", len(leftovers))
+    finally:
+        lab.cleanup()
+    return fig
