@@ -258,7 +258,13 @@ def log_text(env: Env) -> str:
 def test_only_tracked_paths_trigger(env: Env, src: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", env.env["HOME"])  # the config says ~/agent
     monkeypatch.setenv("VAULTSYNC_HOST", env.env["VAULTSYNC_HOST"])
-    env.vs("track", str(env.home / "agent"), "--name", "other", "--exclude", "cache/**")
+    # A second source on the same folder (track now updates a tracked path instead of
+    # adding a twin, so it is written by hand, as a user may).
+    with open(env.vault / "vaultsync.toml", "a") as f:
+        f.write(
+            '\n[[sources]]\nname = "other"\npath = "~/agent"\nexclude = ["cache/**"]\n'
+            f'host = "{env.env["VAULTSYNC_HOST"]}"\n'
+        )
     watched = Watched.of(config.load(env.vault), env.vault)
     home = str(env.home)
     assert watched.relevant(f"{home}/agent/new.json")

@@ -137,7 +137,7 @@ class GitVault:
         a whole-vault restore of 50,000 files took minutes). A name with a newline in it
         would end its request line early and shift every answer after it: such paths are
         always read by blob id."""
-        if len(paths) <= BY_NAME_UP_TO:
+        if len(paths) <= BY_NAME_UP_TO and not any("\n" in p for p in paths):
             return self.read_objects([f"{rev}:{p}" for p in paths], paths)
         ids = self.tree_blobs(rev)
         found = [p for p in paths if p in ids]
