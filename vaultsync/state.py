@@ -26,7 +26,6 @@ RACY_WINDOW_NS = 2_000_000_000
 
 # An entry: [size, mtime_ns, ctime_ns, inode, blob id].
 Entry = list[Any]
-RUNS_NAME = "runs.json"
 BLOB_LEN = 40
 
 
@@ -174,15 +173,6 @@ def split(vault_path: str) -> tuple[str, str, str]:
     return source, folder, name
 
 
-@dataclass
-class Runs:
-    """When syncs ran: rewritten every run, unlike the state, which is rewritten only
-    when what it records changed (it can be 10 MB)."""
-
-    last_run: str | None = None
-    last_success: str | None = None
-
-
 def path_for(vault: Path) -> Path:
     return vault / STATE_NAME
 
@@ -322,21 +312,3 @@ def _clear_damage(vault: Path, path: Path) -> None:
         os.replace(path, aside)
     else:
         path.unlink()
-
-
-def load_runs(vault: Path) -> Runs:
-    data = read_regular(vault / ".vaultsync" / RUNS_NAME)
-    try:
-        doc = json.loads(data or b"{}")
-        last_run, last_success = doc.get("last_run"), doc.get("last_success")
-    except (ValueError, AttributeError, RecursionError):
-        return Runs()
-    if not (_opt_str(last_run) and _opt_str(last_success)):
-        return Runs()
-    return Runs(last_run, last_success)
-
-
-def save_runs(vault: Path, runs: Runs) -> None:
-    doc = {"last_run": runs.last_run, "last_success": runs.last_success}
-    # Not fsynced: losing it to a power cut only makes the last sync look older.
-    atomic_write(vault / ".vaultsync" / RUNS_NAME, json.dumps(doc).encode(), durable=False)
