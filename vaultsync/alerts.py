@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from vaultsync import eventlog
 from vaultsync.clock import iso_z, utc_now
 from vaultsync.errors import VaultsyncError
-from vaultsync.fsutil import atomic_write
+from vaultsync.fsutil import atomic_write, read_json_object
 
 if TYPE_CHECKING:
     from vaultsync.result import SyncResult
@@ -36,11 +36,7 @@ def state_path(vault: Vault) -> Path:
 
 
 def load(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
+    return read_json_object(path)
 
 
 def observe(vault: Vault, result: SyncResult) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync.errors import ConfigError, UsageError, VaultNotFound
-from vaultsync.fsutil import atomic_write
+from vaultsync.fsutil import atomic_write, read_regular
 from vaultsync.globs import GlobSet
 
 CONFIG_NAME = "vaultsync.toml"
@@ -171,7 +172,7 @@ def parse_duration(text: str, key: str) -> float:
 def load(vault: Path) -> Config:
     path = vault / CONFIG_NAME
     try:
-        raw = path.read_bytes()
+        raw = _read_config(path)
     except FileNotFoundError:
         raise VaultNotFound(
             f"no vault at {vault} ({CONFIG_NAME} is missing)",
@@ -189,6 +190,18 @@ def load(vault: Path) -> Config:
     return replace(from_dict(doc), raw=raw)
 
 
+def _read_config(path: Path) -> bytes:
+    """vaultsync.toml's bytes; a FIFO or a folder in its place is an error, never a hang."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{path} is not a regular file", hint="put the vault's config back")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
 def _check_once(vault: Path, raw: bytes, doc: dict[str, Any]) -> None:
     """Validate against the shipped config schema, once per content: the same bytes
     checked before (their hash in .vaultsync/config.checked) are not checked again, so
@@ -197,11 +210,8 @@ def _check_once(vault: Path, raw: bytes, doc: dict[str, Any]) -> None:
 
     digest = hashlib.sha256(raw).hexdigest()
     marker = vault / ".vaultsync" / "config.checked"
-    try:
-        if marker.read_text() == digest:
-            return
-    except OSError:
-        pass
+    if read_regular(marker) == digest.encode():
+        return
     from vaultsync import configcheck
 
     configcheck.check_config(doc)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
+import stat as st_mode
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from vaultsync.errors import LockedError, from_os_error
 
@@ -16,6 +19,7 @@ from vaultsync.errors import LockedError, from_os_error
 # ignores it, and no memory glob matches it in a source folder.
 TMP_SUFFIX = ".vaultsync-tmp"
 NAME_MAX = 255  # bytes in one file name on every common file system
+MAX_STATE_BYTES = 1 << 30  # a bigger file of ours is not ours: never read
 
 
 def fsync_dir(path: Path) -> None:
@@ -65,6 +69,44 @@ def not_a_folder(paths: Iterable[Path]) -> Path | None:
         if os.path.lexists(path):
             return None if path.is_dir() else path
     return None
+
+
+def read_regular(path: Path, tail: int = 0) -> bytes | None:
+    """The file's bytes (its last `tail` bytes, if given) if it is a regular file of a
+    sane size; None otherwise. Never blocks on a FIFO, never follows a symlink: a
+    state or config file that something else took the name of costs a rebuild or a
+    clear error, never a cron job that hangs."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not st_mode.S_ISREG(st.st_mode) or st.st_size > MAX_STATE_BYTES:
+            return None
+        if tail:
+            if st.st_size < tail:
+                return None
+            os.lseek(fd, -tail, os.SEEK_END)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """One of vaultsync's own JSON files (runs.json, alerts.json, the metrics cache) as a
+    dict; missing, damaged, of the wrong shape or not a regular file: empty."""
+    data = read_regular(path)
+    if data is None:
+        return {}
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def replace_file(path: str, data: bytes) -> None:

@@ -36,7 +36,7 @@ def index_path(vault: Path, source: str) -> Path:
 
 def checksum(path: Path) -> str | None:
     """The trailing SHA-1 of an index file (None: not a regular file, or unreadable)."""
-    from vaultsync.state import read_regular
+    from vaultsync.fsutil import read_regular
 
     tail = read_regular(path, tail=20)
     return tail.hex() if tail is not None and len(tail) == 20 else None

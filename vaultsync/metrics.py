@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from vaultsync import __version__, eventlog, runs
 from vaultsync.errors import VaultsyncError
-from vaultsync.fsutil import atomic_write
+from vaultsync.fsutil import atomic_write, read_json_object
 from vaultsync.result import PushStatus
 
 if TYPE_CHECKING:
@@ -83,11 +83,7 @@ def _config(vault: Vault) -> Config | None:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
+    return read_json_object(path)
 
 
 def _stable(vault: Vault, r: SyncResult, prev: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vaultsync.clock import iso_z
-from vaultsync.fsutil import atomic_write
+from vaultsync.fsutil import atomic_write, read_json_object
 
 if TYPE_CHECKING:
     from vaultsync.result import SyncResult
@@ -33,13 +33,11 @@ class Runs:
 
 
 def load(path: Path) -> Runs:
+    doc = read_json_object(path)
+    known = Runs.__dataclass_fields__
     try:
-        doc = json.loads(path.read_bytes())
-        if not isinstance(doc, dict):
-            return Runs()
-        known = Runs.__dataclass_fields__
         return Runs(**{k: v for k, v in doc.items() if k in known})
-    except (OSError, ValueError, TypeError, RecursionError):
+    except TypeError:
         return Runs()
 
 

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaultsync.fsutil import atomic_write
+from vaultsync.fsutil import atomic_write, read_regular
 
 STATE_NAME = ".last_sync"
 VERSION = 2  # 2: columnar folders
-MAX_STATE_BYTES = 1 << 30  # a bigger `.last_sync` is not ours: rebuilt, never read
 # A file modified this close to the scan may be modified again within the same
 # timestamp tick without its stat changing (git's "racily clean" case): such an
 # entry is hashed again next run. 2 s covers the coarsest common file systems.
@@ -188,29 +187,6 @@ def load(vault: Path) -> State | None:
         return _parse(json.loads(data))
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
         return None
-
-
-def read_regular(path: Path, tail: int = 0) -> bytes | None:
-    """The file's bytes (its last `tail` bytes, if given) if it is a regular file;
-    never blocks on a FIFO, never follows a symlink."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not st_mode.S_ISREG(st.st_mode) or st.st_size > MAX_STATE_BYTES:
-            return None
-        if tail:
-            if st.st_size < tail:
-                return None
-            os.lseek(fd, -tail, os.SEEK_END)
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _parse(doc: dict[str, Any]) -> State | None:
