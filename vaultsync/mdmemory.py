@@ -268,7 +268,8 @@ def shared(a: Document, b: Document) -> Iterable[tuple[Section, Section]]:
 def diff(old: str | None, new: str | None, schema: str) -> SemDiff:
     """A semdiff.SemDiff of two versions (None: no file): sections added and removed, and
     in the others the items and lines that came and went, shown as they are written."""
-    from vaultsync.semdiff import Change, SemDiff, field_changes
+    from vaultsync.fielddiff import field_changes
+    from vaultsync.semdiff import Change, SemDiff
 
     if old == new:
         return SemDiff(schema, "unchanged", "text")

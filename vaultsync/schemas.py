@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vaultsync import jsonparse
 from vaultsync.errors import ConfigError
 
 
@@ -52,7 +52,6 @@ class Checked:
 _ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples"})
 _GRAPH_TYPES = ("entity", "relation")
 FRONT_MATTER_PREFIX = "markdown:"  # schema = "markdown:notes.schema.json": front matter checked
-_WS = re.compile(r"[ \t\n\r]*")  # JSON's whitespace; str.strip() would also eat \u00a0 etc.
 
 
 def is_jsonl(vault_path: str) -> bool:
@@ -211,93 +210,6 @@ def _compile_user(ref: str, document: Any) -> _Schema:
     return schema
 
 
-# --- parsing -------------------------------------------------------------------------------
-
-
-class _ParseError(Exception):
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(message)
-        self.where = where
-        self.message = message
-
-
-class _ExtraData(_ParseError):
-    """More than one value in a .json file; `first` is the first one (legacy memory.json)."""
-
-    def __init__(self, first: Any, where: str, message: str) -> None:
-        super().__init__(where, message)
-        self.first = first
-
-
-def _reject_constant(name: str) -> Any:
-    # Python's json reads NaN/Infinity, but they are not JSON and the compiled validator
-    # cannot represent them: refuse them at the parser like any other malformed input.
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-
-
-def _decode(data: bytes) -> str:
-    encoding = json.detect_encoding(data)  # what json.loads does: UTF-8 (BOM or not), 16, 32
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        label = encoding.removesuffix("-sig").upper()
-        raise _ParseError(
-            "", f"not {label} text (a binary file?): {exc.reason} at byte {exc.start}"
-        ) from None
-
-
-def _skip_ws(text: str, pos: int) -> int:
-    match = _WS.match(text, pos)
-    return match.end() if match else pos
-
-
-def _parse_value(text: str) -> tuple[Any, int]:
-    """The first JSON value in `text`, and where the non-blank text after it starts."""
-    value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
-    return value, _skip_ws(text, end)
-
-
-def _reason(exc: ValueError | RecursionError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not well-formed JSON: {exc.msg} (column {exc.colno})"
-    if isinstance(exc, RecursionError):
-        return "nested too deeply to read"
-    return f"not well-formed JSON: {exc}"
-
-
-def _parse_json(text: str) -> Any:
-    try:
-        doc, end = _parse_value(text)
-    except (ValueError, RecursionError) as exc:
-        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 0
-        raise _ParseError(f"line {line}" if line else "", _reason(exc)) from None
-    if end < len(text):
-        line, column = text.count("\n", 0, end) + 1, end - text.rfind("\n", 0, end)
-        raise _ExtraData(doc, f"line {line}", f"not well-formed JSON: Extra data (column {column})")
-    return doc
-
-
-def _parse_lines(text: str) -> tuple[list[Any], list[int]]:
-    """Every non-blank line's value, and its line number."""
-    values, numbers = [], []
-    # split("\n"), not splitlines(): \u2028 and friends may appear raw inside JSON strings.
-    for no, line in enumerate(text.split("\n"), 1):
-        if not line.strip(" \t\r"):
-            continue
-        try:
-            value, end = _parse_value(line)
-        except (ValueError, RecursionError) as exc:
-            raise _ParseError(f"line {no}", _reason(exc)) from None
-        if end < len(line):
-            raise _ParseError(f"line {no}", f"not well-formed JSON: Extra data (column {end + 1})")
-        values.append(value)
-        numbers.append(no)
-    return values, numbers
-
-
 # --- checking ------------------------------------------------------------------------------
 
 
@@ -319,11 +231,11 @@ def check(
     named = None if schema == "auto" else _resolve(schema, vault_root)
     lines = is_jsonl(vault_path) or schema == "jsonl"
     try:
-        text = _decode(data)
+        text = jsonparse.decode(data)
         if lines:
-            return _check_lines(_parse_lines(text), named)
+            return _check_lines(jsonparse.parse_lines(text), named)
         return _check_json(text, named)
-    except _ParseError as exc:
+    except jsonparse.ParseError as exc:
         label = named.name if named else ("jsonl" if lines else "json")
         return Checked(None, Problem(label, exc.where, exc.message), label, lines)
 
@@ -373,8 +285,8 @@ def _check_text(data: bytes, kind: str, schema: str, vault_root: Path | None) ->
 
 def _check_json(text: str, named: _Schema | None) -> Checked:
     try:
-        doc = _parse_json(text)
-    except _ExtraData as exc:
+        doc = jsonparse.parse_json(text)
+    except jsonparse.ExtraData as exc:
         # The MCP memory server's legacy memory.json is JSON Lines under a .json name.
         wants_graph = named is None or named.name == "mcp-knowledge-graph"
         if not (wants_graph and _is_graph_line(exc.first)):
@@ -391,8 +303,8 @@ def _check_json(text: str, named: _Schema | None) -> Checked:
 def _check_legacy_graph(text: str) -> Checked:
     graph = _shipped("mcp-knowledge-graph")
     try:
-        return _check_lines(_parse_lines(text), graph)
-    except _ParseError as exc:
+        return _check_lines(jsonparse.parse_lines(text), graph)
+    except jsonparse.ParseError as exc:
         return Checked(None, Problem(graph.name, exc.where, exc.message), graph.name, True)
 
 

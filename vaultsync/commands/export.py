@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vaultsync import __version__, config, memories, schemas, semdiff, when
+from vaultsync import __version__, config, fielddiff, memories, schemas, when
 from vaultsync.config import Config
 from vaultsync.errors import EXIT_OK, UsageError
 from vaultsync.fsutil import atomic_write, not_a_folder
@@ -85,7 +85,7 @@ def without_vectors(value: Any, key: str | None = None) -> Any:
         return {
             k: without_vectors(v, k)
             for k, v in value.items()
-            if not (k in semdiff.VECTOR_KEYS or semdiff.is_vector(v))
+            if not (k in fielddiff.VECTOR_KEYS or fielddiff.is_vector(v))
         }
     if isinstance(value, list):
         return [without_vectors(v) for v in value]

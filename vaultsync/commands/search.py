@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from vaultsync import config, memories, schemas, semdiff
+from vaultsync import config, fielddiff, memories, schemas, semdiff
 from vaultsync.commands.log import vault_paths
 from vaultsync.config import Config
 from vaultsync.errors import EXIT_OK, UsageError
@@ -188,9 +188,9 @@ def _holds(needle: str, *values: Any) -> bool:
     )
 
 
-def _value(key: semdiff.FieldChange) -> str:
+def _value(key: fielddiff.FieldChange) -> str:
     value = key.new if key.op != "-" else key.old
-    return value if isinstance(value, str) else json.dumps(semdiff.redact(value))
+    return value if isinstance(value, str) else json.dumps(fielddiff.redact(value))
 
 
 def _restore(cand: Candidate, op: str, schema: str) -> str:
