@@ -3,11 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaultsync import eventlog
+from vaultsync.vault import Vault
 
 
 def test_log_appends_lines_and_rotates(tmp_path: Path) -> None:
     eventlog.append(tmp_path, "sync", "first")
-    log = eventlog.log_path(tmp_path)
+    log = Vault(tmp_path).log_path
     assert log.read_text().endswith("sync: first\n")
     log.write_bytes(b"x" * eventlog.MAX_BYTES)
     eventlog.append(tmp_path, "sync", "after rotation")

@@ -14,6 +14,7 @@ from typing import Any
 from vaultsync.errors import ConfigError, UsageError, VaultNotFound
 from vaultsync.fsutil import atomic_write, read_regular
 from vaultsync.globs import GlobSet
+from vaultsync.vault import Vault
 
 CONFIG_NAME = "vaultsync.toml"
 DEFAULT_INCLUDE = ("**/*.json", "**/*.jsonl", "**/*.md")
@@ -209,7 +210,7 @@ def _check_once(vault: Path, raw: bytes, doc: dict[str, Any]) -> None:
     import hashlib
 
     digest = hashlib.sha256(raw).hexdigest()
-    marker = vault / ".vaultsync" / "config.checked"
+    marker = Vault(vault).config_marker
     if read_regular(marker) == digest.encode():
         return
     from vaultsync import configcheck

@@ -7,21 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vaultsync.clock import iso_z, utc_now
+from vaultsync.vault import Vault
 
 if TYPE_CHECKING:
     from vaultsync.result import SyncResult
-    from vaultsync.vault import Vault
 
 MAX_BYTES = 1 << 20
 KEEP = 3
 
 
-def log_path(vault: Path) -> Path:
-    return vault / ".vaultsync" / "vaultsync.log"
-
-
 def append(vault: Path, event: str, message: str) -> None:
-    path = log_path(vault)
+    path = Vault(vault).log_path
     path.parent.mkdir(parents=True, exist_ok=True)
     _rotate(path)
     # One line per event: a message's own newlines would split it.

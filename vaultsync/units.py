@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaultsync.errors import UsageError
+from vaultsync.vault import Vault
 
 # What cron gives a job on Debian and macOS: a command found only through the user's
 # shell PATH (~/.local/bin, a venv) is "not found" there.
@@ -158,7 +159,7 @@ def cron_line(every: Every, cmd: list[str], vault: Path) -> str:
     and printed, so cron mails it: mail means something needs you."""
     env = "".join(f"{k}={shlex.quote(v)} " for k, v in job_env().items())
     run = env + shlex.join(sync_args(cmd, vault))
-    log = shlex.quote(str(vault / ".vaultsync" / "cron.log"))
+    log = shlex.quote(str(Vault(vault).cron_log))
     shell = (
         f"out=$({run} 2>&1) || {{ rc=$?; printf '%s exit %s\\n%s\\n' "
         f'"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$rc" "$out" | tee -a {log}; }}'
@@ -255,8 +256,8 @@ def launchd_plist(vault: Path, cmd: list[str], every: Every | None) -> bytes:
         "Label": launchd_label(vault, watch),
         "ProgramArguments": args,
         "WorkingDirectory": "/",
-        "StandardOutPath": str(vault / ".vaultsync" / "launchd.log"),
-        "StandardErrorPath": str(vault / ".vaultsync" / "launchd.log"),
+        "StandardOutPath": str(Vault(vault).state_dir / "launchd.log"),
+        "StandardErrorPath": str(Vault(vault).state_dir / "launchd.log"),
         "EnvironmentVariables": {"PATH": CRON_PATH, **job_env()},
         "ProcessType": "Background",
     }

@@ -1,6 +1,7 @@
 """A vault opened once per command (as borg's `with_repository`): its paths, its
 configuration, its git and its lock, so no command spells out `.vaultsync/` or
-repeats load-config / open-git / take-lock by hand."""
+repeats load-config / open-git / take-lock by hand. Cheap to make: the config and
+git (GitPython) are loaded when first asked for, so any module may name a path."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vaultsync import config
-from vaultsync.config import Config
 from vaultsync.fsutil import VaultLock
-from vaultsync.gitvault import GitVault
+
+if TYPE_CHECKING:
+    from vaultsync.config import Config
+    from vaultsync.gitvault import GitVault
 
 STATE_DIR = ".vaultsync"
 
@@ -32,6 +35,8 @@ class Vault:
 
     @functools.cached_property
     def config(self) -> Config:
+        from vaultsync import config
+
         return config.load(self.root)
 
     def reload(self) -> Config:
@@ -41,10 +46,14 @@ class Vault:
 
     @functools.cached_property
     def git(self) -> GitVault:
+        from vaultsync.gitvault import GitVault
+
         return GitVault(self.root)
 
     @property
     def host(self) -> str:
+        from vaultsync import config
+
         return config.this_host()
 
     @property
@@ -58,6 +67,14 @@ class Vault:
     @property
     def log_path(self) -> Path:
         return self.state_dir / "vaultsync.log"
+
+    @property
+    def config_marker(self) -> Path:
+        return self.state_dir / "config.checked"
+
+    @property
+    def cron_log(self) -> Path:
+        return self.state_dir / "cron.log"
 
     @property
     def runs_path(self) -> Path:

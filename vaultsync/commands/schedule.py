@@ -15,7 +15,8 @@ from typing import Any
 
 from vaultsync import config, units
 from vaultsync.errors import EXIT_OK, UsageError, VaultsyncError
-from vaultsync.fsutil import atomic_write
+from vaultsync.fsutil import atomic_write, read_json_object
+from vaultsync.vault import Vault
 
 BACKENDS = ("cron", "systemd", "launchd")
 
@@ -305,11 +306,7 @@ def show(vault: Path, json_out: bool = False) -> int:
 
 def read_runs(vault: Path) -> dict[str, Any]:
     """runs.json as it is: its keys grow (last_error, ...), show whatever is there."""
-    try:
-        doc = json.loads((vault / ".vaultsync" / "runs.json").read_bytes())
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
+    return read_json_object(Vault(vault).runs_path)
 
 
 def last_run_ok(runs: dict[str, Any]) -> bool | None:

@@ -11,8 +11,8 @@ from pathlib import Path
 from vaultsync import config, state
 from vaultsync.config import DEFAULT_INCLUDE, Config, Source
 from vaultsync.errors import EXIT_OK, UsageError
-from vaultsync.fsutil import vault_lock
 from vaultsync.gitvault import GitVault
+from vaultsync.vault import Vault
 
 
 def default_name(path: Path) -> str:
@@ -44,7 +44,7 @@ def track(vault: Path, path: Path, want: Wanted, wait_s: float = 0.0, quiet: boo
     if path.is_file() and (want.include or want.also or want.exclude):
         raise UsageError("--include, --also and --exclude apply to folders; this is one file")
     host = config.this_host()
-    with vault_lock(vault / ".vaultsync" / "lock", wait_s):
+    with Vault(vault).lock(wait_s):
         cfg = config.load(vault)
         _refuse_inside(cfg, path, host)
         old = _same_source(cfg, path, host)
@@ -137,7 +137,7 @@ def _changes(old: Source, new: Source) -> list[str]:
 
 
 def untrack(vault: Path, name: str, wait_s: float = 0.0, quiet: bool = False) -> int:
-    with vault_lock(vault / ".vaultsync" / "lock", wait_s):
+    with Vault(vault).lock(wait_s):
         config.load(vault)
         config.remove_source(vault, name)
         _forget(vault, name)
@@ -153,7 +153,7 @@ def adopt(
     host = config.this_host()
     if every == bool(names):
         raise UsageError("name the sources to adopt, or give --all (not both)")
-    with vault_lock(vault / ".vaultsync" / "lock", wait_s):
+    with Vault(vault).lock(wait_s):
         cfg = config.load(vault)
         if every:
             names = [s.name for s in cfg.sources if s.host is not None and s.host != host]
