@@ -159,6 +159,27 @@ def test_the_same_folder_on_another_machine_is_another_source(env: Env) -> None:
     ]
 
 
+def test_a_second_machine_tracking_its_own_folder_gets_a_host_qualified_name(env: Env) -> None:
+    mem = env.memories()
+    env.vs("init", "-q")
+    env.vs("track", str(mem), "-q")
+    env.env["VAULTSYNC_HOST"] = "Desk top"
+    out = env.vs("track", str(mem)).stdout
+    assert "as 'mem-Desk-top' (host Desk top)" in out
+    env.env["VAULTSYNC_HOST"] = "laptop"
+    env.vs("track", str(mem), "--name", "mem-desk", "-q")
+    env.env["VAULTSYNC_HOST"] = "desk"  # "mem-desk" is laptop's: a number is added
+    env.vs("track", str(mem), "-q")
+    assert [(s["name"], s["host"]) for s in sources(env)] == [
+        ("mem", HOST),
+        ("mem-Desk-top", "Desk top"),
+        ("mem-desk", "laptop"),
+        ("mem-desk-2", "desk"),
+    ]
+    env.vs("sync", "-q")  # desk's copy goes to its own folder in the vault
+    assert "mem-desk-2/mcp/memory.jsonl" in env.head_files()
+
+
 def test_a_file_inside_a_tracked_folder_is_refused_naming_the_source(env: Env) -> None:
     mem = env.memories()
     env.vs("init", "-q")

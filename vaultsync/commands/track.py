@@ -51,7 +51,7 @@ def track(vault: Path, path: Path, want: Wanted, wait_s: float = 0.0, quiet: boo
         if old is not None:
             message = _update(vault, old, want, host)
         else:
-            src = _new_source(path, want, host)
+            src = _new_source(path, want, host, cfg)
             config.add_source(vault, src)
             _commit_config(vault, f"track {src.name} ({src.path})")
             where = "any host" if src.host is None else f"host {src.host}"
@@ -63,9 +63,9 @@ def track(vault: Path, path: Path, want: Wanted, wait_s: float = 0.0, quiet: boo
     return EXIT_OK
 
 
-def _new_source(path: Path, want: Wanted, host: str) -> Source:
+def _new_source(path: Path, want: Wanted, host: str, cfg: Config) -> Source:
     return Source(
-        name=want.name or default_name(path),
+        name=want.name or _free_name(default_name(path), host, cfg),
         path=config.display_path(path),
         include=(want.include or DEFAULT_INCLUDE) + want.also,
         exclude=want.exclude or (),
@@ -73,6 +73,21 @@ def _new_source(path: Path, want: Wanted, host: str) -> Source:
         host=None if want.any_host else host,
         kind="file" if path.is_file() else "dir",
     )
+
+
+def _free_name(name: str, host: str, cfg: Config) -> str:
+    """A second machine tracking its own `~/.claude` gets `claude-<its host>`, not an
+    error: the first machine's `claude` is that machine's. A name this machine uses
+    already, or one given with --name, is refused when taken (add_source says so)."""
+    owner = next((s for s in cfg.sources if s.name == name), None)
+    if owner is None or owner.host is None or owner.host == host:
+        return name
+    taken = {s.name for s in cfg.sources}
+    base = f"{name}-{default_name(Path(host)) or 'host'}"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
 
 
 def _same_source(cfg: Config, path: Path, host: str) -> Source | None:
