@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import Env
 from vaultsync import eventlog
 from vaultsync.vault import Vault
 
@@ -19,3 +20,15 @@ def test_log_appends_lines_and_rotates(tmp_path: Path) -> None:
         eventlog.append(tmp_path, "sync", "again")
     kept = sorted(p.name for p in log.parent.iterdir())
     assert kept == ["vaultsync.log", "vaultsync.log.1", "vaultsync.log.2", "vaultsync.log.3"]
+
+
+def test_each_sync_rotates_the_logs_cron_and_the_hooks_write(synced: Env) -> None:
+    state = synced.vault / ".vaultsync"
+    for name in eventlog.SIDE_LOGS:
+        (state / name).write_text("x" * eventlog.MAX_BYTES)
+    (state / "hook.log.2").write_text("oldest")
+    (synced.home / "mem" / "n.json").write_text('{"id": "n", "memory": "new"}')
+    synced.vs("sync", "-q")
+    for name in eventlog.SIDE_LOGS:
+        assert not (state / name).exists() and (state / f"{name}.1").stat().st_size > 0
+    assert (state / "hook.log.3").read_text() == "oldest"

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 MAX_BYTES = 1 << 20
 KEEP = 3
+# Written by cron's shell line, the git hooks and launchd, which cannot rotate them: each
+# sync does, with the same policy as its own log.
+SIDE_LOGS = ("cron.log", "hook.log", "launchd.log")
 
 
 def append(vault: Path, event: str, message: str) -> None:
@@ -30,7 +33,7 @@ def _rotate(path: Path) -> None:
     try:
         if path.stat().st_size < MAX_BYTES:
             return
-    except FileNotFoundError:
+    except OSError:
         return
     for i in range(KEEP - 1, 0, -1):
         older = path.with_name(f"{path.name}.{i}")
@@ -43,6 +46,8 @@ def log_result(vault: Vault, r: SyncResult) -> None:
     """The log lines of one sync (an observer of every run)."""
     if r.dry_run:
         return
+    for name in SIDE_LOGS:
+        _rotate(vault.state_dir / name)
     root = vault.root
     if r.failure is not None:
         append(root, "locked" if r.failure.locked else "sync-failed", r.failure.message)
