@@ -149,6 +149,8 @@ def plan(
             st.roots[src.name] = str(src.root)  # its git index follows the state
             st.dirs[src.name] = sc.dirs
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
+        p.unavailable += [f"source {src.name!r}: {m}; nothing of it was deleted"
+                          for m in sc.unlisted]
         if sc.available and sc.single and not st.files.get(src.name):
             _check_still_a_file(sc, gv, st.head)
         if not sc.available:
