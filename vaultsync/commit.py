@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vaultsync import __version__
+from vaultsync.appended import extend_copy
 from vaultsync.fsutil import replace_file
 from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
 from vaultsync.plan import Change, Plan, by_lines
@@ -43,7 +44,9 @@ class Committer:
         self.bytes_in += len(c.data)
         self._copied.append(c.vault_path)
         big = c.kind == "modified" and DELTA_MIN_BYTES <= len(c.data) <= DELTA_MAX_BYTES
-        self._copy_in(c.vault_path, c.data)
+        target = os.path.join(self.vault, c.vault_path)
+        if not (c.prefix and extend_copy(target, c.data, c.prefix)):
+            self._copy_in(c.vault_path, c.data)
         if big and c.prefix and c.blob and c.old_blob and self._as_delta(c):
             self._marks[c.vault_path] = self._stored[c.vault_path] = c.blob
         else:
