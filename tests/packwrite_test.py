@@ -112,11 +112,25 @@ def test_git_repack_folds_our_packs_and_the_next_append_still_works(env: Env) ->
     for rep in range(3):
         append(path, 2, rep)
         sync_modified(env)
+    ours = [p for p in packs(env.vault) if p.with_suffix(".keep").exists()]
+    assert len(ours) == 1
     env.git("repack", "-d", "-q", "--geometric=2")
     assert_git_accepts(env)
     env.git("repack", "-a", "-d", "-q")
     assert_git_accepts(env)
+    assert ours[0].exists()  # kept: the next append extends it rather than storing whole
     append(path, 2, 9)
+    sync_modified(env)
+    assert_git_accepts(env)
+    assert env.git("show", f"HEAD:{VP}") == path.read_text()
+    assert len(stored_as(env, blob_id(path.read_bytes())).split()) == 7
+    assert not ours[0].exists()
+    # Without our .keep (a repack -a -d then folds it), the next append still commits.
+    for keep in (env.vault / ".git" / "objects" / "pack").glob("*.keep"):
+        keep.unlink()
+    env.git("repack", "-a", "-d", "-q")
+    assert_git_accepts(env)
+    append(path, 2, 10)
     sync_modified(env)
     assert_git_accepts(env)
     assert env.git("show", f"HEAD:{VP}") == path.read_text()
@@ -200,6 +214,21 @@ def test_a_base_that_is_a_delta_in_a_pack_not_ours_declines(tmp_path: Path) -> N
     assert pack_names(gv) == before
 
 
+def test_a_pack_someone_else_keeps_is_left_alone(tmp_path: Path) -> None:
+    gv, path = git_repo(tmp_path)
+    v1 = path.read_bytes()
+    v2 = v1 + b'{"x": 2}\n'
+    assert packwrite.store_append(gv, blob_id(v1), len(v1), v2, blob_id(v2))
+    (keep,) = (gv.git_dir / "objects" / "pack").glob("*.keep")
+    assert keep.read_bytes() == packwrite.KEEP
+    os.chmod(keep, 0o644)
+    keep.write_text("kept by hand\n")
+    before = pack_names(gv)
+    v3 = v2 + b'{"x": 3}\n'
+    assert not packwrite.store_append(gv, blob_id(v2), len(v2), v3, blob_id(v3))
+    assert pack_names(gv) == before
+
+
 def test_a_corrupt_base_entry_declines(tmp_path: Path) -> None:
     gv, path = git_repo(tmp_path)
     old = path.read_bytes()
@@ -245,6 +274,7 @@ def test_a_kill_between_the_pack_and_its_index_is_repaired_by_the_next_sync(env:
     # place, its index still under the temporary name.
     name = "ab" * 20
     packwrite._write(pack_dir / f"pack-{name}.pack", [b"PACK\0\0\0\2\0\0\0\0" + b"\0" * 20])
+    packwrite._write(pack_dir / f"pack-{name}.keep", [packwrite.KEEP])
     packwrite._write(pack_dir / f"{packwrite.TMP_IDX}{name}", [b"partial"])
     packwrite._write(pack_dir / f"{packwrite.TMP_PACK}{'cd' * 20}", [b"PACK"])
     assert env.git("fsck", "--full", "--no-dangling", "--no-progress").strip() == ""

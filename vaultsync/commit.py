@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vaultsync import __version__
 from vaultsync.appended import extend_copy
+from vaultsync.errors import from_os_error
 from vaultsync.fsutil import replace_file
 from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
 from vaultsync.plan import Change, Plan, by_lines
@@ -45,9 +46,15 @@ class Committer:
         self._copied.append(c.vault_path)
         big = c.kind == "modified" and DELTA_MIN_BYTES <= len(c.data) <= DELTA_MAX_BYTES
         target = os.path.join(self.vault, c.vault_path)
-        if not (c.prefix and extend_copy(target, c.data, c.prefix)):
+        try:
+            extended = bool(c.prefix) and extend_copy(target, c.data, c.prefix)
+            as_delta = big and bool(c.prefix) and self._as_delta(c)
+        except OSError as exc:  # a full, read-only or failing disk, said in words
+            raise from_os_error(exc, self.vault) from None
+        if not extended:
             self._copy_in(c.vault_path, c.data)
-        if big and c.prefix and c.blob and c.old_blob and self._as_delta(c):
+        if as_delta:
+            assert c.blob is not None
             self._marks[c.vault_path] = self._stored[c.vault_path] = c.blob
         else:
             self._big_version |= big
@@ -59,7 +66,9 @@ class Committer:
         """An append to a big file, stored as a delta of HEAD's version (packwrite)."""
         from vaultsync import packwrite
 
-        assert c.data is not None and c.blob is not None and c.old_blob is not None
+        assert c.data is not None
+        if c.blob is None or c.old_blob is None:
+            return False
         return packwrite.store_append(self.gv, c.old_blob, c.prefix, c.data, c.blob)
 
     @property

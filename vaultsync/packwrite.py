@@ -9,13 +9,14 @@ holds them (git keeps no thin pack: a delta's base must be in its pack):
 
 - HEAD's version is a whole blob in some pack: the new pack is that entry and the delta;
 - HEAD's version is a delta in a pack that holds only one whole blob and deltas made
-  from it (the pack this module wrote last time): the new pack is that pack's entries,
+  from it (the pack this module wrote last time, which a .keep of ours keeps out of
+  git's repacks): the new pack is that pack's entries,
   at the same offsets, and the new delta; the old pack is then redundant and removed,
   as `git repack -d` removes the packs it folded. Past MAX_DEPTH the new delta is made
   against the whole blob instead, when every delta on the way only appended to it.
 
 Anything else (a loose object, a REF_DELTA, an entry whose CRC does not match its
-index, a pack git marked to keep, a multi-pack index) declines: the caller stores the
+index, a pack someone else marked to keep, a multi-pack index) declines: the caller stores the
 file whole, as before. The blob id is the caller's, hashed from the bytes it
 validated; nothing is read back from the work tree."""
 
@@ -55,7 +56,11 @@ MAX_DEPTH = 50  # git's own default --depth: a repack keeps chains this long as 
 MAX_ENTRIES = 400  # a pack of ours carries at most this many versions of one file
 TMP_PACK = "tmp_vspack_"
 TMP_IDX = "tmp_vsidx_"
-SIDE_FILES = (".keep", ".bitmap", ".rev", ".promisor", ".mtimes")
+SIDE_FILES = (".bitmap", ".rev", ".promisor", ".mtimes")
+# Our packs are kept from git's repacks (a geometric fold would otherwise merge one into
+# a pack of everything, and the next append could not extend it): each is already one
+# whole blob and its deltas, and the next append replaces it.
+KEEP = b"vaultsync: the versions of one appended file (packwrite)\n"
 DECLINED = (PackFormatError, IndexError, zlib.error, ValueError)
 
 
@@ -208,6 +213,8 @@ def _copy_own_pack(
     n = src.idx.count
     if n > MAX_ENTRIES or any(src.pack.with_suffix(s).exists() for s in SIDE_FILES):
         return None
+    if not _ours_or_unkept(src.pack):
+        return None  # someone else asked git to keep it: we leave it as it is
     if ends[0] != PACK_HEADER:
         return None
     body = os.pread(src.fd, src.size - 20 - PACK_HEADER, PACK_HEADER)
@@ -223,6 +230,15 @@ def _copy_own_pack(
             return None
         rows.append(IdxEntry(src.idx.oid(k), src.idx.crc(k), at))
     return [body], rows
+
+
+def _ours_or_unkept(pack: Path) -> bool:
+    try:
+        return pack.with_suffix(".keep").read_bytes() == KEEP
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def _end(src: Source, ends: list[int], at: int) -> int:
@@ -255,14 +271,25 @@ def _publish(pack_dir: Path, entries: list[bytes], rows: list[IdxEntry]) -> None
     try:
         _write(tmp_pack, [header, *entries, trailer])
         _write(tmp_idx, [write_idx(rows, trailer)])
+        keep = pack_dir / f"pack-{name}.keep"
+        if not keep.exists():
+            _write(keep, [KEEP])
         os.replace(tmp_pack, pack_dir / f"pack-{name}.pack")
         os.replace(tmp_idx, pack_dir / f"pack-{name}.idx")
     except BaseException:
-        for tmp in (tmp_pack, tmp_idx):
+        placed = pack_dir / f"pack-{name}.idx"
+        doomed = (
+            [tmp_pack, tmp_idx] if placed.exists() else [tmp_pack, tmp_idx, *_pack_files(placed)]
+        )
+        for path in doomed:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                path.unlink()
         raise
     fsync_dir(pack_dir)
+
+
+def _pack_files(idx: Path) -> list[Path]:
+    return [idx.with_suffix(".pack"), idx.with_suffix(".keep")]
 
 
 def _write(path: Path, chunks: list[bytes]) -> None:
@@ -280,7 +307,7 @@ def _write(path: Path, chunks: list[bytes]) -> None:
 def remove_pack(pack: Path) -> None:
     """A pack whose every object is now in another: its .idx first, so no reader finds
     the index of a pack that is gone."""
-    for suffix in (".idx", ".pack"):
+    for suffix in (".idx", ".pack", ".keep"):
         with contextlib.suppress(FileNotFoundError):
             pack.with_suffix(suffix).unlink()
 
@@ -297,8 +324,9 @@ def repair(pack_dir: Path) -> None:
         if name.startswith(TMP_IDX):
             pack = pack_dir / f"pack-{name[len(TMP_IDX) :]}.pack"
             if not pack.with_suffix(".idx").exists():
-                with contextlib.suppress(FileNotFoundError):
-                    pack.unlink()
+                for suffix in (".pack", ".keep"):
+                    with contextlib.suppress(FileNotFoundError):
+                        pack.with_suffix(suffix).unlink()
         with contextlib.suppress(FileNotFoundError):
             (pack_dir / name).unlink()
 
