@@ -98,13 +98,13 @@ def test_the_index_records_a_stat_only_for_the_committed_content(tmp_path: Path)
     (src / "b.json").write_bytes(committed)
     st = state.State(head=None, scanned_ns=1)
     for name in ("a.json", "b.json"):
-        st.put(f"s/{name}", [len(committed), 1, 1, 1, blob_id(committed)])
+        st.put(f"s/{name}", state.Entry(len(committed), 1, 1, 1, blob_id(committed)))
     st.roots["s"] = str(src)
     gitindex.update(vault, st)
     assert st.indexes["s"] == gitindex.checksum(gitindex.index_path(vault, "s"))
     assert gitindex.modified(vault, "s", str(src)) == {"a.json"}
     st.touched.clear()
-    st.put("s/a.json", [8, 1, 1, 1, blob_id(b'{"v": 2}')])  # the next commit
+    st.put("s/a.json", state.Entry(8, 1, 1, 1, blob_id(b'{"v": 2}')))  # the next commit
     gitindex.update(vault, st)
     assert gitindex.modified(vault, "s", str(src)) == set()
 
@@ -118,3 +118,4 @@ def test_deleting_last_sync_discards_the_index_with_it(synced: Env) -> None:
     assert doc["modified"] == [RECORD]
     saved = state.load(synced.vault)
     assert saved is not None and saved.indexes["mem"] == gitindex.checksum(index_of(synced))
+

@@ -117,11 +117,11 @@ def _moved(e: Entry | None, st: os.stat_result, cutoff: int) -> bool:
     """Whether a file must be read: new, its stat moved, or racily clean."""
     return (
         e is None
-        or e[1] != st.st_mtime_ns
-        or e[0] != st.st_size
-        or e[2] != st.st_ctime_ns
-        or e[3] != st.st_ino
-        or e[1] >= cutoff  # modified within a timestamp tick of the last scan
+        or e.mtime_ns != st.st_mtime_ns
+        or e.size != st.st_size
+        or e.ctime_ns != st.st_ctime_ns
+        or e.inode != st.st_ino
+        or e.mtime_ns >= cutoff  # modified within a timestamp tick of the last scan
     )
 
 
