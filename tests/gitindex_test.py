@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,30 @@ def test_deleting_last_sync_discards_the_index_with_it(synced: Env) -> None:
     saved = state.load(synced.vault)
     assert saved is not None and saved.indexes["mem"] == gitindex.checksum(index_of(synced))
 
+
+def test_a_folder_with_a_held_deletion_is_visited_under_an_unchanged_parent(env: Env) -> None:
+    """A folder with deletions held is not "fully accounted for", but it still exists: a
+    later scan that skips its unchanged parent must still visit it, not take it for
+    gone as a whole (which deleted the files still on disk)."""
+    folder = env.home / "mem" / "projects" / "app"
+    folder.mkdir(parents=True)
+    for i in range(8):
+        (folder / f"s{i}.json").write_text(json.dumps({"id": f"s{i}", "content": "c"}))
+    notes = env.home / "mem" / "notes.json"
+    notes.write_text('{"id": "n", "content": "one"}')
+    env.vs("init")
+    env.vs("track", str(env.home / "mem"))
+    env.vs("sync")
+    time.sleep(state.RACY_WINDOW_NS / 1e9 + 0.1)  # else the parents are listed again (racy)
+    for i in range(6):
+        (folder / f"s{i}.json").unlink()
+    with open(notes, "r+b") as f:  # in place: the parents' stat stays, the state is saved
+        f.write(b'{"id": "n", "content": "two"}')
+    held = json.loads(env.vs("sync", "--json", code=1).stdout)
+    assert held["modified"] == ["mem/notes.json"] and held["deleted"] == []
+    doc = json.loads(env.vs("sync", "--allow-delete", "--json").stdout)
+    assert doc["deleted"] == [f"mem/projects/app/s{i}.json" for i in range(6)]
+    assert {p for p in env.head_files() if p.startswith("mem/projects/")} == {
+        "mem/projects/app/s6.json",
+        "mem/projects/app/s7.json",
+    }

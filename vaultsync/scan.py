@@ -20,6 +20,11 @@ from vaultsync.globs import GlobSet, NameGate
 from vaultsync.state import RACY_WINDOW_NS, Entry, Folder, Folders, State, stat_key
 
 
+# The stat recorded for a folder that must be listed again (it matches no folder's stat),
+# so that the scan of its unchanged parent still visits it.
+UNSETTLED = [-1, -1, -1]
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A file to read: its stat differs from what the state holds (or it is new).
@@ -210,8 +215,7 @@ class _Walk:
         self.result.seen += len(names)
         gone = known.index.keys() - names if known else set()
         self.result.deleted += [f"{self.src.name}/{rel_dir}{n}" for n in gone]
-        if not gone:
-            self.result.dirs[folder] = key
+        self.result.dirs[folder] = key if not gone else UNSETTLED
         base = len(rel_dir)
         return [(os.path.join(path, rel[base:]), rel) for rel in self.children.get(folder, [])]
 
@@ -248,10 +252,11 @@ class _Walk:
         index = known.index if known else {}
         gone = [prefix + n for n in index.keys() - seen]
         self.result.deleted += gone
-        if not gone and len(self.result.skipped) + len(self.result.excluded) == said:
-            # Fully accounted for: nothing pending (a held deletion) and nothing to say
-            # again (a FIFO, a credential file), so an unmoved stat means nothing to do.
-            self.result.dirs[folder] = key
+        settled = not gone and len(self.result.skipped) + len(self.result.excluded) == said
+        # Fully accounted for: nothing pending (a held deletion) and nothing to say again
+        # (a FIFO, a credential file), so an unmoved stat means nothing to do. Any other
+        # folder is still recorded: an unmoved parent leads the next scan into it.
+        self.result.dirs[folder] = key if settled else UNSETTLED
         return subfolders
 
     def _entries(
