@@ -19,7 +19,6 @@ from vaultsync.config import Source
 from vaultsync.globs import GlobSet, NameGate
 from vaultsync.state import RACY_WINDOW_NS, Entry, Folder, Folders, State, stat_key
 
-
 # The stat recorded for a folder that must be listed again (it matches no folder's stat),
 # so that the scan of its unchanged parent still visits it.
 UNSETTLED = [-1, -1, -1]
