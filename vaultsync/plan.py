@@ -40,6 +40,7 @@ class Change:
     checked: schemas.Checked | None = None  # the new version parsed, for the commit body
     old_blob: str | None = None  # HEAD's version, read by id for the commit body
     summary: str | None = None  # known without reading HEAD's version (an append)
+    prefix: int = 0  # > 0: data[:prefix] is proved to be HEAD's version (an append)
 
 
 @dataclass
@@ -281,9 +282,9 @@ def _plan_file(
     except Unreadable as exc:
         p.rejected[vp] = Rejection(str(exc), None, cand.stat, iso_z(utc_now()))
         return None
-    committed = old[4] if old else known.get(vp)
+    committed = old.blob if old else known.get(vp)
     if snap.blob == committed:
-        p.refreshed[vp] = [*snap.stat, snap.blob]
+        p.refreshed[vp] = state.Entry.of(snap.stat, snap.blob)
         return None
     if snap.blob == st.superseded.get(vp):
         # This disk still has the version another machine has since replaced: not a
@@ -311,7 +312,7 @@ def _plan_file(
         data = secretscan.redact(snap.data, secretscan.spans(snap.data))
         blob = blob_id(data)
         if blob == committed:
-            p.refreshed[vp] = [*snap.stat, blob]
+            p.refreshed[vp] = state.Entry.of(snap.stat, blob)
             return None
     checked = grown[0] if grown else schemas.check(data, vp, schema, vault_root=vault)
     if checked.problem is not None:
@@ -326,7 +327,8 @@ def _plan_file(
     if checked.lines and len(data) >= APPEND_MIN_BYTES:
         st.line_schemas[vp] = [blob, checked.schema]
     if grown is not None:
-        return Change(vp, kind, data, snap.stat, blob, None, committed, summary(checked))
+        g = grown[1]
+        return Change(vp, kind, data, snap.stat, blob, None, committed, summary(checked), g.offset)
     keep = checked if kind == "modified" and len(data) <= SUMMARY_MAX_BYTES else None
     if keep is not None and by_lines(keep):
         # Summarised from the lines that differ (commit.summarize): the raw bytes are
@@ -340,13 +342,13 @@ def _appended(
 ) -> tuple[schemas.Checked, Growth] | None:
     """The new lines checked, when `data` only appends lines to the committed version."""
     old = st.entry(vp)
-    if old is None or committed is None or committed != old[4] or len(data) < APPEND_MIN_BYTES:
+    if old is None or committed is None or committed != old.blob or len(data) < APPEND_MIN_BYTES:
         return None
     known = st.line_schemas.get(vp)
     auto = schema == "auto"
     if auto:
         schema = known[1] if known and known[0] == committed else ""
-    g = growth(data, vp, old[0], committed, schema or None)
+    g = growth(data, vp, old.size, committed, schema or None)
     checked = check_new_lines(data, vp, g, auto, vault) if g else None
     return (checked, g) if checked is not None and g is not None else None
 

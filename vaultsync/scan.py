@@ -20,6 +20,10 @@ from vaultsync.config import Source
 from vaultsync.globs import GlobSet, NameGate
 from vaultsync.state import RACY_WINDOW_NS, Entry, Folder, Folders, State, stat_key
 
+# The stat recorded for a folder that must be listed again (it matches no folder's stat),
+# so that the scan of its unchanged parent still visits it.
+UNSETTLED = [-1, -1, -1]
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -119,11 +123,11 @@ def _moved(e: Entry | None, st: os.stat_result, cutoff: int) -> bool:
     """Whether a file must be read: new, its stat moved, or racily clean."""
     return (
         e is None
-        or e[1] != st.st_mtime_ns
-        or e[0] != st.st_size
-        or e[2] != st.st_ctime_ns
-        or e[3] != st.st_ino
-        or e[1] >= cutoff  # modified within a timestamp tick of the last scan
+        or e.mtime_ns != st.st_mtime_ns
+        or e.size != st.st_size
+        or e.ctime_ns != st.st_ctime_ns
+        or e.inode != st.st_ino
+        or e.mtime_ns >= cutoff  # modified within a timestamp tick of the last scan
     )
 
 
@@ -219,8 +223,7 @@ class _Walk:
         self.result.seen += len(names)
         gone = known.index.keys() - names if known else set()
         self.result.deleted += [f"{self.src.name}/{rel_dir}{n}" for n in gone]
-        if not gone:
-            self.result.dirs[folder] = key
+        self.result.dirs[folder] = key if not gone else UNSETTLED
         base = len(rel_dir)
         return [(os.path.join(path, rel[base:]), rel) for rel in self.children.get(folder, [])]
 
@@ -265,10 +268,11 @@ class _Walk:
         index = known.index if known else {}
         gone = [prefix + n for n in index.keys() - seen]
         self.result.deleted += gone
-        if not gone and len(self.result.skipped) + len(self.result.excluded) == said:
-            # Fully accounted for: nothing pending (a held deletion) and nothing to say
-            # again (a FIFO, a credential file), so an unmoved stat means nothing to do.
-            self.result.dirs[folder] = key
+        settled = not gone and len(self.result.skipped) + len(self.result.excluded) == said
+        # Fully accounted for: nothing pending (a held deletion) and nothing to say again
+        # (a FIFO, a credential file), so an unmoved stat means nothing to do. Any other
+        # folder is still recorded: an unmoved parent leads the next scan into it.
+        self.result.dirs[folder] = key if settled else UNSETTLED
         return subfolders
 
     def _entries(
