@@ -1,6 +1,6 @@
 """scripts/torture's driver: run the reliability suites and print their figures.
 Usage: python scripts/torture.py [--quick] [--only PART,...] [--seed N] [--jobs N] [--json]
-Parts: crash, faults, kth, hostile, races. --jobs N runs N parts at once, each
+Parts: crash, faults, kth, hostile, races, remote. --jobs N runs N parts at once, each
 in a process of its own (default: 2 for the long run, 1 for --quick).
 Exit 1 when a figure whose goal is zero is not zero."""
 
@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.torturelib import crash, faults, hostile, kth, races  # noqa: E402
+from scripts.torturelib import crash, faults, hostile, kth, races, remote  # noqa: E402
 from scripts.torturelib.lab import Figures  # noqa: E402
 
-PARTS = ("crash", "faults", "kth", "hostile", "races")
+PARTS = ("crash", "faults", "kth", "hostile", "races", "remote")
 
 
 def main() -> int:
@@ -41,6 +41,7 @@ def main() -> int:
         "kth": lambda: kth.run(quick=q, seed=a.seed),
         "hostile": lambda: hostile.run(examples=4 if q else 100, seed=a.seed),
         "races": lambda: races.run(seconds=4 if q else 45, seed=a.seed),
+        "remote": lambda: remote.run(quick=q, seed=a.seed),
     }
     results: list[Figures] = []
     for part in parts:

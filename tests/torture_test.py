@@ -62,3 +62,9 @@ def test_the_kth_call_failing_fails_cleanly_and_the_retry_recovers() -> None:
     assert doc["counts"].get("faults_injected", 0) >= 3, doc
     _zero(doc)
 
+
+def test_a_remote_down_or_killed_mid_push_loses_nothing_and_recovers() -> None:
+    doc = _part("remote")
+    assert doc["counts"].get("outage_syncs", 0) >= 2, doc
+    assert doc["counts"].get("servers_killed_mid_push", 0) >= 1, doc
+    _zero(doc)
