@@ -57,6 +57,9 @@ def _judge(fig: Figures, what: str, r: Run) -> None:
     if r.code == 70:
         fig.add("exit_70")
         fig.note(f"{what}: exit 70: {r.err[-300:]}")
+    if "cannot load its own code" in r.err:
+        # open(2) failed for one of vaultsync's lazily imported modules: said in words
+        fig.add("own_code_unloadable")
     if r.traceback and "<frozen importlib" in r.err:
         # open(2) failed for one of Python's own modules (vaultsync imports lazily):
         # the interpreter cannot load its code; counted, not vaultsync's to handle.

@@ -187,7 +187,8 @@ def _init_point(fig: Figures, lab: Lab, shim: Shim, n: int, point: str, k: int, 
     if ok and got != head:
         fig.add("false_ok")
         fig.note(f"{what}: exit 0 but the clone's HEAD is not the vault's")
-    elif "only its output is lost" in r.err:  # cloned; the failing write was its report
+    elif "only its output is lost" in r.err or (point == "write" and persist and got == head):
+        # cloned; the failing write was its report (persistently: stderr's too)
         fig.add("done_but_output_lost")
         if got != head:
             fig.add("false_ok")
