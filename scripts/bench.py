@@ -894,13 +894,14 @@ def hooks_group(b: Bench, data: Path) -> Group:
 
 
 def source_repo(b: Bench, root: Path, data: Path) -> Path:
-    """A git repository holding 50 memory files and a note that is not tracked."""
+    """A git repository holding 50 memory files and a note that is not tracked
+    (`notes.txt`: Markdown is a memory format, so a `.md` note would be tracked)."""
     repo = root
     remove(repo)
     (repo / "memories").mkdir(parents=True)
     for path in sorted((data / PROJECTS[0]).iterdir())[:50]:
         shutil.copyfile(path, repo / "memories" / path.name)
-    (repo / "notes.md").write_text("notes\n")
+    (repo / "notes.txt").write_text("notes\n")
     b.git("init", "-q", "-b", "main", cwd=repo)
     b.git("add", "-A", cwd=repo)
     b.git("commit", "-q", "-m", "start", cwd=repo)
@@ -918,7 +919,7 @@ def hook_rows(b: Bench, data: Path, scenario: str) -> Row:
     ours, base = Sample(), Sample()
     for rep in range(b.sizes.reps + 1):
         for repo, sample in ((hooked, ours), (plain, base)):
-            (repo / "notes.md").write_text(f"notes, revision {rep}\n")
+            (repo / "notes.txt").write_text(f"notes, revision {rep}\n")
             proc = run(["git", "commit", "-q", "-am", f"note {rep}"], env, cwd=repo)
             if rep:  # the first round is a warm-up
                 sample.add(proc)
