@@ -114,3 +114,32 @@ def test_too_few_file_descriptors_is_a_clear_error_not_exit_70(synced: Env) -> N
     )
     assert limited.returncode == 1, limited
     assert "Too many open files" in limited.stderr and "Traceback" not in limited.stderr
+
+
+def test_a_module_of_its_own_that_cannot_be_read_mid_run_is_said_not_a_crash(
+    synced: Env,
+) -> None:
+    # Found by scripts/torture (open(2) failing mid-run): a lazily imported module that
+    # could not be read was "internal error", exit 70, or a bare traceback.
+    import os
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    copy = synced.root / "install"
+    for part in ("vaultsync", "schemas", "hooks"):
+        shutil.copytree(root / part, copy / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "vaultsync" / "memmerge.py").chmod(0)  # only `restore --merge` imports it
+    prefix: tuple[str, ...] = ()
+    if os.geteuid() == 0:
+        assert shutil.which("setpriv"), "setpriv (util-linux) is needed to test this as root"
+        prefix = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+    env = {**synced.env, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-m", "vaultsync", "restore", "--at", "HEAD", "--merge",
+         "--yes"], env=env, cwd=synced.root, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot load its own code (Permission denied" in proc.stderr, proc.stderr
+    assert "memmerge.py" in proc.stderr and "Traceback" not in proc.stderr

@@ -53,3 +53,18 @@ def test_races_converge_without_corruption_and_restore_never_overwrites_a_later_
     doc = _part("races")
     assert doc["counts"].get("runs_restore", 0) >= 1, doc
     _zero(doc)  # writes_lost among them: restore checks each file right before its rename
+
+
+def test_the_kth_call_failing_fails_cleanly_and_the_retry_recovers() -> None:
+    doc = _part("kth")
+    if doc["counts"].get("skipped"):
+        pytest.skip(doc["notes"][0])
+    assert doc["counts"].get("faults_injected", 0) >= 3, doc
+    _zero(doc)
+
+
+def test_a_remote_down_or_killed_mid_push_loses_nothing_and_recovers() -> None:
+    doc = _part("remote")
+    assert doc["counts"].get("outage_syncs", 0) >= 2, doc
+    assert doc["counts"].get("servers_killed_mid_push", 0) >= 1, doc
+    _zero(doc)

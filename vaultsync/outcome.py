@@ -48,9 +48,29 @@ def guarded(fn: Callable[P, int], *args: P.args, **kwargs: P.kwargs) -> int:
         return _crash()
 
 
+def _unloadable(exc: BaseException | None) -> bool:
+    """Whether Python failed to read one of the program's own modules (a lazily
+    imported one, mid-run): the disk or the installation, not a bug of vaultsync's."""
+    if not isinstance(exc, (OSError, ImportError)):
+        return False
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        tb, last = tb.tb_next, tb
+    return last is not None and last.tb_frame.f_code.co_filename.startswith("<frozen importlib")
+
+
 def _crash() -> int:
     import tempfile
 
+    exc = sys.exc_info()[1]
+    if _unloadable(exc):
+        what = getattr(exc, "strerror", None) or exc
+        where = getattr(exc, "filename", None) or getattr(exc, "path", None) or "a module"
+        print(f"vaultsync: error: cannot load its own code ({what}: {where}); the run stopped"
+              " there, what it had done is kept", file=sys.stderr)
+        print("  hint: check the disk vaultsync is installed on, then run it again",
+              file=sys.stderr)
+        return EXIT_PARTIAL
     kind = sys.exc_info()[0]
     name = kind.__name__ if kind else "error"
     try:

@@ -16,7 +16,7 @@ from vaultsync.commands.log import vault_paths
 from vaultsync.commands.restorewrite import clean_leftovers, write_all, write_path
 from vaultsync.commit import commit_plan
 from vaultsync.config import Config
-from vaultsync.errors import EXIT_OK, EXIT_PARTIAL, UsageError
+from vaultsync.errors import EXIT_OK, EXIT_PARTIAL, UsageError, from_os_error
 from vaultsync.fsutil import atomic_write, not_a_folder, vault_lock
 from vaultsync.gitvault import GitVault, utc_now
 from vaultsync.plan import Change, Plan, secret_findings
@@ -85,9 +85,14 @@ def run(vault: Path, req: Request) -> int:
             )
         actions = again
         clean_leftovers(actions)
-        snapshot, kept = (
-            (None, []) if req.to_dir else snapshot_current(vault, gv, cfg, actions, req.at)
-        )
+        try:
+            snapshot, kept = (
+                (None, []) if req.to_dir else snapshot_current(vault, gv, cfg, actions, req.at)
+            )
+        except OSError as exc:  # the vault's disk: full, read-only, failing
+            err = from_os_error(exc, vault)
+            err.message += " (the pre-restore snapshot); nothing was restored"
+            raise err from None
         # A file the agent wrote after it was read above is left alone and named.
         left = write_all(actions)
     return report(actions, commit, snapshot, kept, req, left)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from vaultsync.errors import VaultsyncError
+from vaultsync.errors import EXIT_PARTIAL, VaultsyncError
 from vaultsync.fsutil import TMP_SUFFIX, atomic_write
 from vaultsync.state import stat_key
 
@@ -64,11 +64,13 @@ def write_all(actions: Sequence[Planned]) -> list[Path]:
         except ChangedMeanwhile:
             left.append(a.target)
         except OSError as exc:
-            raise VaultsyncError(
+            err = VaultsyncError(
                 f"{a.target}: cannot write it ({exc.strerror or exc}); "
                 f"{done - len(left)} of {len(todo)} file(s) were restored before it",
                 hint="fix the cause and run the restore again: what is restored stays so",
-            ) from None
+            )
+            err.exit_code = EXIT_PARTIAL  # done in part, not a usage error
+            raise err from None
     return left
 
 
