@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -98,13 +99,13 @@ def test_the_index_records_a_stat_only_for_the_committed_content(tmp_path: Path)
     (src / "b.json").write_bytes(committed)
     st = state.State(head=None, scanned_ns=1)
     for name in ("a.json", "b.json"):
-        st.put(f"s/{name}", [len(committed), 1, 1, 1, blob_id(committed)])
+        st.put(f"s/{name}", state.Entry(len(committed), 1, 1, 1, blob_id(committed)))
     st.roots["s"] = str(src)
     gitindex.update(vault, st)
     assert st.indexes["s"] == gitindex.checksum(gitindex.index_path(vault, "s"))
     assert gitindex.modified(vault, "s", str(src)) == {"a.json"}
     st.touched.clear()
-    st.put("s/a.json", [8, 1, 1, 1, blob_id(b'{"v": 2}')])  # the next commit
+    st.put("s/a.json", state.Entry(8, 1, 1, 1, blob_id(b'{"v": 2}')))  # the next commit
     gitindex.update(vault, st)
     assert gitindex.modified(vault, "s", str(src)) == set()
 
@@ -118,3 +119,31 @@ def test_deleting_last_sync_discards_the_index_with_it(synced: Env) -> None:
     assert doc["modified"] == [RECORD]
     saved = state.load(synced.vault)
     assert saved is not None and saved.indexes["mem"] == gitindex.checksum(index_of(synced))
+
+
+def test_a_folder_with_a_held_deletion_is_visited_under_an_unchanged_parent(env: Env) -> None:
+    """A folder with deletions held is not "fully accounted for", but it still exists: a
+    later scan that skips its unchanged parent must still visit it, not take it for
+    gone as a whole (which deleted the files still on disk)."""
+    folder = env.home / "mem" / "projects" / "app"
+    folder.mkdir(parents=True)
+    for i in range(8):
+        (folder / f"s{i}.json").write_text(json.dumps({"id": f"s{i}", "content": "c"}))
+    notes = env.home / "mem" / "notes.json"
+    notes.write_text('{"id": "n", "content": "one"}')
+    env.vs("init")
+    env.vs("track", str(env.home / "mem"))
+    env.vs("sync")
+    time.sleep(state.RACY_WINDOW_NS / 1e9 + 0.1)  # else the parents are listed again (racy)
+    for i in range(6):
+        (folder / f"s{i}.json").unlink()
+    with open(notes, "r+b") as f:  # in place: the parents' stat stays, the state is saved
+        f.write(b'{"id": "n", "content": "two"}')
+    held = json.loads(env.vs("sync", "--json", code=1).stdout)
+    assert held["modified"] == ["mem/notes.json"] and held["deleted"] == []
+    doc = json.loads(env.vs("sync", "--allow-delete", "--json").stdout)
+    assert doc["deleted"] == [f"mem/projects/app/s{i}.json" for i in range(6)]
+    assert {p for p in env.head_files() if p.startswith("mem/projects/")} == {
+        "mem/projects/app/s6.json",
+        "mem/projects/app/s7.json",
+    }

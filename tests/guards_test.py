@@ -104,12 +104,39 @@ def test_index_lock_held_by_a_live_process_is_left_alone(synced: Env) -> None:
     holder = hold(synced, HOLD_OPEN, lock, 60)
     try:
         (synced.home / "mem" / "a.json").write_text("{}")
-        err = synced.vs("sync", code=None).stderr
+        err = synced.vs("sync", code=3).stderr
         assert f"is held by a running process (pid {holder.pid})" in err
         assert lock.exists()
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_live_git_holding_index_lock_makes_sync_exit_3_and_is_left_alone(synced: Env) -> None:
+    # A real git (an orphaned child of a killed run, say) in the middle of its work:
+    # `update-index --stdin` takes index.lock and holds it while its input stays open.
+    lock = synced.vault / ".git" / "index.lock"
+    git = subprocess.Popen(["git", "update-index", "--stdin"], cwd=synced.vault,
+                           env=synced.env, stdin=subprocess.PIPE)
+    assert git.stdin is not None
+    try:
+        deadline = time.monotonic() + 30
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ino = lock.stat().st_ino
+        head = synced.git("rev-parse", "HEAD")
+        (synced.home / "mem" / "a.json").write_text('{"id": "a", "content": "c"}')
+        err = synced.vs("sync", code=3).stderr
+        assert f"is held by a running process (pid {git.pid})" in err
+        assert lock.stat().st_ino == ino  # not deleted, not replaced
+        assert synced.git("rev-parse", "HEAD") == head
+    finally:
+        git.stdin.close()
+        git.wait(timeout=30)
+    assert git.returncode == 0  # its own work finished, undisturbed
+    assert synced.git("fsck", "--full", "--no-progress") == ""
+    synced.vs("sync")
+    assert "mem/a.json" in synced.head_files()
 
 
 def test_a_shell_idle_in_the_vault_does_not_hold_a_stale_index_lock(synced: Env) -> None:

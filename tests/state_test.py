@@ -81,19 +81,19 @@ def test_state_holds_stat_and_blob_per_file(synced: Env) -> None:
     entry = saved.entry(RECORD)
     assert entry is not None
     st = os.stat(src(synced))
-    assert entry[:4] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-    assert entry[4] == synced.git("rev-parse", f"HEAD:{RECORD}").strip()
+    assert entry.stat == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    assert entry.blob == synced.git("rev-parse", f"HEAD:{RECORD}").strip()
     assert ".last_sync" not in synced.head_files()
 
 
 def test_folder_columns_round_trip_through_changes() -> None:
     f = state.Folder(["a.json", "b.json"], [1, 2, 3, 4, 5, 6, 7, 8], "a" * 40 + "b" * 40)
-    assert f.get("b.json") == [5, 6, 7, 8, "b" * 40]
-    f.as_dict()["c.json"] = [9, 10, 11, 12, "c" * 40]
+    assert f.get("b.json") == state.Entry(5, 6, 7, 8, "b" * 40)
+    f.as_dict()["c.json"] = state.Entry(9, 10, 11, 12, "c" * 40)
     del f.as_dict()["a.json"]
     again = state.Folder.from_json(json.loads(json.dumps(f.to_json())))
     assert again.names == ["b.json", "c.json"]
-    assert again.get("c.json") == [9, 10, 11, 12, "c" * 40]
+    assert again.get("c.json") == state.Entry(9, 10, 11, 12, "c" * 40)
     assert again.get("a.json") is None
     with pytest.raises(ValueError):
         state.Folder.from_json({"names": "a\nb", "stat": [1], "blobs": ""})
@@ -202,10 +202,10 @@ def test_a_state_path_taken_by_something_else_loads_as_none_and_saves(
         path.symlink_to(tmp_path / "elsewhere")
     assert state.load(tmp_path) is None
     st = state.State(head=None, scanned_ns=5)
-    st.put("s/a.json", [1, 2, 3, 4, "a" * 40])
+    st.put("s/a.json", state.Entry(1, 2, 3, 4, "a" * 40))
     state.save(tmp_path, st)
     again = state.load(tmp_path)
-    assert again is not None and again.entry("s/a.json") == [1, 2, 3, 4, "a" * 40]
+    assert again is not None and again.entry("s/a.json") == state.Entry(1, 2, 3, 4, "a" * 40)
     if kind == "folder":  # moved aside, not deleted
         aside = list((tmp_path / ".vaultsync").glob("damaged-last_sync-*"))
         assert [p.joinpath("keep").read_text() for p in aside] == ["someone's file"]
@@ -215,10 +215,10 @@ def test_a_state_path_taken_by_something_else_loads_as_none_and_saves(
 
 def test_names_with_newlines_round_trip(tmp_path: Path) -> None:
     st = state.State(head=None, scanned_ns=5)
-    st.put("s/two\nlines.json", [1, 2, 3, 4, "a" * 40])
-    st.put("s/plain.json", [5, 6, 7, 8, "b" * 40])
+    st.put("s/two\nlines.json", state.Entry(1, 2, 3, 4, "a" * 40))
+    st.put("s/plain.json", state.Entry(5, 6, 7, 8, "b" * 40))
     state.save(tmp_path, st)
     again = state.load(tmp_path)
     assert again is not None
-    assert again.entry("s/two\nlines.json") == [1, 2, 3, 4, "a" * 40]
-    assert again.entry("s/plain.json") == [5, 6, 7, 8, "b" * 40]
+    assert again.entry("s/two\nlines.json") == state.Entry(1, 2, 3, 4, "a" * 40)
+    assert again.entry("s/plain.json") == state.Entry(5, 6, 7, 8, "b" * 40)

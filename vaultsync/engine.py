@@ -153,8 +153,8 @@ def record(st: State, p: Plan, commit: str | None) -> bool:
         st.superseded.pop(c.vault_path, None)  # changed here since: this version counts
         if c.kind == "deleted":
             st.drop(c.vault_path)
-        elif c.vault_path != config.CONFIG_NAME:
-            st.put(c.vault_path, [*c.stat, c.blob])
+        elif c.vault_path != config.CONFIG_NAME and c.blob is not None:
+            st.put(c.vault_path, state.Entry.of(c.stat, c.blob))
     for vp, entry in p.refreshed.items():
         st.put(vp, entry)
     scanned = {sc.source.name for sc in p.scans if sc.available}

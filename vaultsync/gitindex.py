@@ -110,8 +110,8 @@ def _write(
         if entry is None:
             lines.append(b"0 " + ZERO_OID.encode() + b"\t" + rel + b"\0")
         else:
-            lines.append(b"100644 " + str(entry[4]).encode() + b"\t" + rel + b"\0")
-            size += int(entry[0])
+            lines.append(b"100644 " + entry.blob.encode() + b"\t" + rel + b"\0")
+            size += entry.size
     rc, _, _ = _git(vault, source, root, ["update-index", "-z", "--index-info"], b"".join(lines))
     if rc != 0:
         return False

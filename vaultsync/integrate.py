@@ -330,8 +330,8 @@ def follow(root: Path, old: str, new: str, changed: Sequence[Diff]) -> list[Diff
             if d.theirs is None:
                 st.drop(d.path)
             else:
-                st.superseded.setdefault(d.path, str(entry[4]))
-                st.put(d.path, [*entry[:4], d.theirs])
+                st.superseded.setdefault(d.path, entry.blob)
+                st.put(d.path, entry._replace(blob=d.theirs))
                 differ.append(d)
     st.head = new
     state.save(root, st)

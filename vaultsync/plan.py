@@ -150,6 +150,8 @@ def plan(
             st.roots[src.name] = str(src.root)  # its git index follows the state
             st.dirs[src.name] = sc.dirs
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
+        p.unavailable += [f"source {src.name!r}: {m}; nothing of it was deleted"
+                          for m in sc.unlisted]
         if sc.available and sc.single and not st.files.get(src.name):
             _check_still_a_file(sc, gv, st.head)
         if not sc.available:
@@ -280,9 +282,9 @@ def _plan_file(
     except Unreadable as exc:
         p.rejected[vp] = Rejection(str(exc), None, cand.stat, iso_z(utc_now()))
         return None
-    committed = old[4] if old else known.get(vp)
+    committed = old.blob if old else known.get(vp)
     if snap.blob == committed:
-        p.refreshed[vp] = [*snap.stat, snap.blob]
+        p.refreshed[vp] = state.Entry.of(snap.stat, snap.blob)
         return None
     if snap.blob == st.superseded.get(vp):
         # This disk still has the version another machine has since replaced: not a
@@ -310,7 +312,7 @@ def _plan_file(
         data = secretscan.redact(snap.data, secretscan.spans(snap.data))
         blob = blob_id(data)
         if blob == committed:
-            p.refreshed[vp] = [*snap.stat, blob]
+            p.refreshed[vp] = state.Entry.of(snap.stat, blob)
             return None
     checked = grown[0] if grown else schemas.check(data, vp, schema, vault_root=vault)
     if checked.problem is not None:
@@ -340,13 +342,13 @@ def _appended(
 ) -> tuple[schemas.Checked, Growth] | None:
     """The new lines checked, when `data` only appends lines to the committed version."""
     old = st.entry(vp)
-    if old is None or committed is None or committed != old[4] or len(data) < APPEND_MIN_BYTES:
+    if old is None or committed is None or committed != old.blob or len(data) < APPEND_MIN_BYTES:
         return None
     known = st.line_schemas.get(vp)
     auto = schema == "auto"
     if auto:
         schema = known[1] if known and known[0] == committed else ""
-    g = growth(data, vp, old[0], committed, schema or None)
+    g = growth(data, vp, old.size, committed, schema or None)
     checked = check_new_lines(data, vp, g, auto, vault) if g else None
     return (checked, g) if checked is not None and g is not None else None
 

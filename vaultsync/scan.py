@@ -9,6 +9,7 @@ again: git reports the files in it edited in place.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat as st_mode
 from collections.abc import Iterator
@@ -18,6 +19,10 @@ from pathlib import Path
 from vaultsync.config import Source
 from vaultsync.globs import GlobSet, NameGate
 from vaultsync.state import RACY_WINDOW_NS, Entry, Folder, Folders, State, stat_key
+
+# The stat recorded for a folder that must be listed again (it matches no folder's stat),
+# so that the scan of its unchanged parent still visits it.
+UNSETTLED = [-1, -1, -1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ class SourceScan:
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)  # credential files left out (vault paths)
+    unlisted: list[str] = field(default_factory=list)  # folders below the root not listable
     # Folders whose names this scan fully accounted for, by stat: the next scan need
     # not list them while their stat stays (see gitindex.py).
     dirs: dict[str, list[int]] = field(default_factory=dict)
@@ -117,11 +123,11 @@ def _moved(e: Entry | None, st: os.stat_result, cutoff: int) -> bool:
     """Whether a file must be read: new, its stat moved, or racily clean."""
     return (
         e is None
-        or e[1] != st.st_mtime_ns
-        or e[0] != st.st_size
-        or e[2] != st.st_ctime_ns
-        or e[3] != st.st_ino
-        or e[1] >= cutoff  # modified within a timestamp tick of the last scan
+        or e.mtime_ns != st.st_mtime_ns
+        or e.size != st.st_size
+        or e.ctime_ns != st.st_ctime_ns
+        or e.inode != st.st_ino
+        or e.mtime_ns >= cutoff  # modified within a timestamp tick of the last scan
     )
 
 
@@ -180,9 +186,16 @@ class _Walk:
         for rel in paths:
             folder, _, name = rel.rpartition("/")
             self.changed_in.setdefault(folder, set()).add(name)
-        for rel in fast.dirs:
-            if rel:
-                self.children.setdefault(rel.rpartition("/")[0], []).append(rel)
+        # Every folder the state knows (a folder left unrecorded, e.g. for holding a FIFO,
+        # is still there) and each one between it and the root: an unmoved parent's
+        # subfolders are visited, never taken as gone.
+        below: dict[str, set[str]] = {}
+        for rel in fast.dirs.keys() | self.known.keys():
+            while rel:
+                parent = rel.rpartition("/")[0]
+                below.setdefault(parent, set()).add(rel)
+                rel = parent
+        self.children = {k: sorted(v) for k, v in below.items()}
 
     def _unchanged(self, path: str, folder: str, key: list[int]) -> list[tuple[str, str]]:
         """A folder whose stat has not moved since it was listed holds the same names:
@@ -210,8 +223,7 @@ class _Walk:
         self.result.seen += len(names)
         gone = known.index.keys() - names if known else set()
         self.result.deleted += [f"{self.src.name}/{rel_dir}{n}" for n in gone]
-        if not gone:
-            self.result.dirs[folder] = key
+        self.result.dirs[folder] = key if not gone else UNSETTLED
         base = len(rel_dir)
         return [(os.path.join(path, rel[base:]), rel) for rel in self.children.get(folder, [])]
 
@@ -231,9 +243,17 @@ class _Walk:
                 return self._unchanged(path, folder, key)
             listing = os.scandir(path)  # iterated lazily: a list of 20k entries costs 60 ms
         except OSError as exc:
-            # What cannot be listed is unknown, not gone: nothing of the source is deleted.
-            self.result.available = False
-            self.result.reason = f"cannot list folder {path}: {exc.strerror}"
+            # What cannot be listed is unknown, not gone: nothing below it is deleted. The
+            # root: the source is unavailable; a folder below it: the rest still syncs.
+            if folder and exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                return []  # gone since its parent was listed: a deletion, as a listing finds
+            if not folder:
+                self.result.available = False
+                self.result.reason = f"cannot list folder {path}: {exc.strerror}"
+                return []
+            self.result.unlisted.append(f"cannot list folder {path}: {exc.strerror}")
+            under = folder + "/"
+            self.folders_seen.update(f for f in self.known if f == folder or f.startswith(under))
             return []
         self.folders_seen.add(folder)
         rel_dir = folder + "/" if folder else ""
@@ -248,10 +268,11 @@ class _Walk:
         index = known.index if known else {}
         gone = [prefix + n for n in index.keys() - seen]
         self.result.deleted += gone
-        if not gone and len(self.result.skipped) + len(self.result.excluded) == said:
-            # Fully accounted for: nothing pending (a held deletion) and nothing to say
-            # again (a FIFO, a credential file), so an unmoved stat means nothing to do.
-            self.result.dirs[folder] = key
+        settled = not gone and len(self.result.skipped) + len(self.result.excluded) == said
+        # Fully accounted for: nothing pending (a held deletion) and nothing to say again
+        # (a FIFO, a credential file), so an unmoved stat means nothing to do. Any other
+        # folder is still recorded: an unmoved parent leads the next scan into it.
+        self.result.dirs[folder] = key if settled else UNSETTLED
         return subfolders
 
     def _entries(
@@ -329,7 +350,9 @@ class _Walk:
             return None
         try:
             return os.stat(e.path)
-        except OSError:
+        except OSError as exc:
+            if exc.errno == errno.ELOOP and self.include.match(rel):
+                self.result.skipped.append(Skipped(Path(e.path), "symlink loop"))
             return None  # dangling
 
 

@@ -12,7 +12,7 @@ import stat as st_mode
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaultsync.fsutil import atomic_write, read_regular
 
@@ -23,9 +23,29 @@ VERSION = 2  # 2: columnar folders
 # entry is hashed again next run. 2 s covers the coarsest common file systems.
 RACY_WINDOW_NS = 2_000_000_000
 
-# An entry: [size, mtime_ns, ctime_ns, inode, blob id].
-Entry = list[Any]
 BLOB_LEN = 40
+
+
+class Entry(NamedTuple):
+    """What the last sync saw of one file: its stat when it was read, and the blob id of
+    the content committed for it."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    blob: str
+
+    @classmethod
+    def of(cls, stat: list[int], blob: str) -> Entry:
+        """From a stat key (`stat_key`) and a blob id."""
+        size, mtime_ns, ctime_ns, inode = stat
+        return cls(size, mtime_ns, ctime_ns, inode, blob)
+
+    @property
+    def stat(self) -> list[int]:
+        """The stat key, as `stat_key` makes it."""
+        return [self.size, self.mtime_ns, self.ctime_ns, self.inode]
 
 
 class Folder:
@@ -71,7 +91,7 @@ class Folder:
             items = sorted(self._dict.items())
             self.names = [n for n, _ in items]
             self.stat = [x for _, e in items for x in e[:4]]
-            self.blobs = "".join(e[4] for _, e in items)
+            self.blobs = "".join(e.blob for _, e in items)
             self.index = {n: i for i, n in enumerate(self.names)}
             self._dict = None
         return self
@@ -82,7 +102,9 @@ class Folder:
         i = self.index.get(name)
         if i is None:
             return None
-        return [*self.stat[4 * i : 4 * i + 4], self.blobs[BLOB_LEN * i : BLOB_LEN * (i + 1)]]
+        j = 4 * i
+        size, mtime, ctime, ino = self.stat[j : j + 4]
+        return Entry(size, mtime, ctime, ino, self.blobs[BLOB_LEN * i : BLOB_LEN * (i + 1)])
 
     def as_dict(self) -> dict[str, Entry]:
         if self._dict is None:

@@ -87,7 +87,7 @@ def _state_problems(
     st = state.load(vault)
     if st is None or st.head != head:
         return []  # missing or older than HEAD: the next sync rebuilds or refreshes it
-    wrong = [vp for vp in _state_paths(st) if (e := st.entry(vp)) and blobs.get(vp) != e[4]]
+    wrong = [vp for vp in _state_paths(st) if (e := st.entry(vp)) and blobs.get(vp) != e.blob]
     return (
         [f".last_sync disagrees with HEAD on {len(wrong)} file(s), e.g. {wrong[0]}"]
         if wrong
