@@ -1036,17 +1036,14 @@ OBSTACLES: dict[str, str] = {
         "written per folder or as a log of changes."
     ),
     "e-append": (
-        "the new lines alone are validated, secret-scanned and summarised (appended.py), "
-        "but git must still store a new 30 MB blob: fast-import hashes and deflates the "
-        "whole file (~0.4 s CPU, more under load), update-index hashes the work-tree copy "
-        "again (~0.1 s), the geometric repack that turns versions into deltas costs 0.01 s "
-        "or ~1 s on alternate syncs (up to ~15 s when a fold merges several versions, on "
-        "this loaded machine), plus start-up, the read and two SHA-1s of the file (~0.3 s). "
-        "The shell recipe pays the same deflate in `git add`. Under 0.5x needs the new "
-        "version written as a delta at once: fast-import deltas only against a blob of its "
-        "own stream, and a pack with a delta to an object outside it is a thin pack git "
-        "will not keep; a pack writer that copies the previous version's compressed entry "
-        "and adds the new one as an OFS_DELTA, or chunked storage of transcripts, would."
+        "the new version is stored as a delta at once (packwrite.py: HEAD's entry copied "
+        "raw, the new one an OFS_DELTA), indexed from the validated blob id, and the "
+        "vault's copy extended in place; what is left (30 MB, ~0.30 s idle): start-up and "
+        "imports ~0.08 s, the read and two SHA-1s ~0.06 s, the pack ~0.03 s, git's commit "
+        "~0.015 s, and the per-source git index's `update-index --refresh` ~0.1 s, which "
+        "hashes the 30 MB source again only to record its stat (gitindex.py). Under 0.5x "
+        "needs that stat written from the read's own snapshot, which git's plumbing cannot "
+        "do (a small index writer), and less start-up."
     ),
     "b-import": (
         "at ef14f52 (~56 s under cProfile) ~26 s go to writing the work-tree copies one at a "
