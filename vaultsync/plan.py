@@ -220,7 +220,8 @@ def _known(vault: Path, st: State, src: Source, same_config: bool) -> Known | No
             st.moved = True  # rewrite the state, so that the index is made again
         return None
     dirs = st.dirs.get(src.name)
-    changed = gitindex.modified(vault, src.name, str(src.root)) if dirs else None
+    expected = st.indexes.get(src.name)
+    changed = gitindex.modified(vault, src.name, str(src.root), expected) if dirs else None
     if dirs and changed is None:  # git could not read it: made again with the state
         st.indexes.pop(src.name, None)
         st.moved = True

@@ -220,6 +220,7 @@ class State:
     details: dict[str, Detail] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # vault paths put or dropped this run
     roots: dict[str, str] = field(default_factory=dict)  # folder sources scanned this run
+    index_roots: dict[str, str] = field(default_factory=dict)  # where the last scans were
     rebuilt: bool = False
     moved: bool = False  # made to follow a HEAD that moved since it was saved: rewrite it
 
@@ -272,7 +273,13 @@ class State:
 
     def forget_source(self, name: str) -> None:
         self.files.pop(name, None)
-        for per_source in (self.dirs, self.indexes, self.unrefreshed, self.counts):
+        for per_source in (
+            self.dirs,
+            self.indexes,
+            self.unrefreshed,
+            self.counts,
+            self.index_roots,
+        ):
             per_source.pop(name, None)
         prefix = name + "/"
         self.rejected = {vp: r for vp, r in self.rejected.items() if not vp.startswith(prefix)}

@@ -64,6 +64,7 @@ def _common(doc: dict[str, Any]) -> State | None:
         indexes=_strings(doc.get("indexes", {})),
         superseded=_strings(doc.get("superseded", {})),
         unrefreshed={k: v for k, v in doc.get("unrefreshed", {}).items() if type(v) is int},
+        index_roots={k: v for k, v in doc.get("index_roots", {}).items() if isinstance(v, str)},
     )
 
 
@@ -195,6 +196,10 @@ def save(vault: Path, state: State) -> None:
         "line_schemas": _known_only(state, state.line_schemas),
         "dirs": {src: state.dirs[src] for src in sorted(state.dirs)},
         "indexes": dict(sorted(state.indexes.items())),
+        # Where each indexed source was scanned: gitindex.prefetch starts git from this.
+        "index_roots": {
+            src: root for src in sorted(state.indexes) if (root := _root(state, src)) is not None
+        },
         "superseded": _known_only(state, state.superseded),
         "unrefreshed": dict(sorted(state.unrefreshed.items())),
         "sources": sources,
@@ -203,6 +208,10 @@ def save(vault: Path, state: State) -> None:
     _clear_damage(vault, path)
     atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
     files.changed.clear()
+
+
+def _root(state: State, source: str) -> str | None:
+    return state.roots.get(source) or state.index_roots.get(source)
 
 
 def _known_only(state: State, by_path: dict[str, Any]) -> dict[str, Any]:
