@@ -147,3 +147,22 @@ def test_a_folder_with_a_held_deletion_is_visited_under_an_unchanged_parent(env:
         "mem/projects/app/s6.json",
         "mem/projects/app/s7.json",
     }
+
+
+def test_a_prefetched_answer_is_used_only_for_the_index_the_state_names(synced: Env) -> None:
+    """git's pass starts before the lock is taken (gitindex.prefetch): if the index
+    changed meanwhile (another sync saved its state), that answer is not used."""
+    path = synced.home / RECORD
+    with open(path, "r+b") as f:
+        f.write(path.read_bytes().replace(b"Obsidian", b"OBSIDIAN"))
+    rel = RECORD.partition("/")[2]
+    root = str(synced.home / "mem")
+    saved = state.load(synced.vault)
+    assert saved is not None
+    gitindex.prefetch(["--vault", str(synced.vault), "sync"])
+    assert gitindex.modified(synced.vault, "mem", root, saved.indexes["mem"]) == {rel}
+    gitindex.prefetch(["--vault", str(synced.vault), "sync"])  # answers {rel}, then:
+    synced.vs("sync")  # commits the edit: a new index and a state that names it
+    now = state.load(synced.vault)
+    assert now is not None and now.indexes["mem"] != saved.indexes["mem"]
+    assert gitindex.modified(synced.vault, "mem", root, now.indexes["mem"]) == set()

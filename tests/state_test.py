@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Env
-from vaultsync import state
+from vaultsync import state, statefile
 
 RECORD = "mem/records/second-brain/31162427-3bfd-1d33-8d00-38ec42650644.json"
 
@@ -46,7 +48,7 @@ def test_lost_state_costs_time_not_data(synced: Env, damage: str) -> None:
     before = synced.commits()
     assert "nothing changed" in synced.vs("sync").stdout  # no spurious commit
     assert synced.commits() == before
-    assert json.loads(state_file.read_text())["version"] == 2  # rebuilt
+    assert json.loads(state_file.read_text())["version"] == state.VERSION  # rebuilt
 
 
 def test_rebuilt_state_still_finds_changes_and_never_infers_deletions(synced: Env) -> None:
@@ -222,3 +224,194 @@ def test_names_with_newlines_round_trip(tmp_path: Path) -> None:
     assert again is not None
     assert again.entry("s/two\nlines.json") == state.Entry(1, 2, 3, 4, "a" * 40)
     assert again.entry("s/plain.json") == state.Entry(5, 6, 7, 8, "b" * 40)
+
+
+# -- the detail files: per source, under .vaultsync/state/, named by .last_sync ----------
+
+
+def detail_of(vault: Path, source: str = "mem") -> Path:
+    return statefile.detail_path(vault, source)
+
+
+def _rename_version(path: Path, vault: Path) -> None:
+    """Another version, with `.last_sync` naming exactly those bytes: only the version
+    field can tell."""
+    doc = json.loads(path.read_bytes())
+    doc["version"] = 99
+    data = json.dumps(doc).encode()
+    path.write_bytes(data)
+    summary = json.loads((vault / ".last_sync").read_bytes())
+    s = os.lstat(path)
+    summary["sources"]["mem"]["detail"] = [
+        hashlib.sha1(data).hexdigest(),
+        s.st_size,
+        s.st_mtime_ns,
+        s.st_ino,
+    ]
+    (vault / ".last_sync").write_text(json.dumps(summary))
+
+
+def damage_detail(vault: Path, how: str, stale: bytes = b"") -> None:
+    path = detail_of(vault)
+    if how == "missing":
+        path.unlink()
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[:100])
+    elif how == "garbage":
+        path.write_bytes(b"\x00\xff not json at all")
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "folder":
+        path.unlink()
+        path.mkdir()
+        (path / "keep").write_text("someone's file")
+    elif how == "fifo":
+        path.unlink()
+        os.mkfifo(path)  # a blocking open would hang
+    elif how == "another version":
+        _rename_version(path, vault)
+    elif how == "stale":
+        path.write_bytes(stale)  # an older detail: valid, but not the one named
+    else:
+        raise AssertionError(how)
+
+
+DETAIL_DAMAGE = [
+    "missing",
+    "truncated",
+    "garbage",
+    "empty",
+    "folder",
+    "fifo",
+    "another version",
+    "stale",
+]
+
+
+@pytest.mark.parametrize("how", DETAIL_DAMAGE)
+def test_a_damaged_detail_file_costs_time_never_data(synced: Env, how: str) -> None:
+    stale = detail_of(synced.vault).read_bytes()  # before the sync below rewrites it
+    other = src(synced, RECORD.replace("31162427", "00000000"))
+    other.write_text('{"id": "o", "content": "another"}')
+    synced.vs("sync")
+    # Then: an edit, a file gone from disk, and the detail damaged.
+    src(synced).write_text('{"id": "x", "content": "changed with the detail lost"}')
+    (synced.home / "mem" / "mem0" / "memories.json").unlink()
+    damage_detail(synced.vault, how, stale)
+    before = synced.commits()
+    doc = json.loads(synced.vs("sync", "--json", timeout=60).stdout)
+    assert doc["modified"] == [RECORD]  # found, by content
+    assert doc["deleted"] == [] and doc["added"] == []  # nothing inferred, nothing spurious
+    assert synced.commits() == before + 1
+    assert "mem/mem0/memories.json" in synced.head_files()
+    saved = state.load(synced.vault)  # whole again: the detail rewritten and named
+    assert saved is not None
+    entry = saved.entry(RECORD)
+    assert entry is not None and entry.blob == synced.git("rev-parse", f"HEAD:{RECORD}").strip()
+    assert "nothing changed" in synced.vs("sync", timeout=60).stdout
+    if how == "folder":  # moved aside, not deleted
+        aside = list((synced.vault / ".vaultsync").glob("damaged-mem.json-*"))
+        assert [p.joinpath("keep").read_text() for p in aside] == ["someone's file"]
+
+
+def _saved_state(vault: Path) -> state.State:
+    st = state.State(head=None, scanned_ns=5)
+    st.put("mem/a/one.json", state.Entry(1, 2, 3, 4, "a" * 40))
+    st.put("mem/two.json", state.Entry(5, 6, 7, 8, "b" * 40))
+    st.put("other/x.json", state.Entry(9, 10, 11, 12, "c" * 40))
+    st.dirs["mem"] = {"": [1, 2, 3]}
+    st.indexes["mem"] = "f" * 40
+    state.save(vault, st)
+    return st
+
+
+@pytest.mark.parametrize("how", DETAIL_DAMAGE)
+def test_every_kind_of_detail_damage_loads_as_that_source_lost(tmp_path: Path, how: str) -> None:
+    _saved_state(tmp_path)
+    stale = detail_of(tmp_path).read_bytes()
+    st = state.load(tmp_path)
+    assert st is not None
+    st.put("mem/three.json", state.Entry(1, 1, 1, 1, "d" * 40))
+    state.save(tmp_path, st)
+    damage_detail(tmp_path, how, stale)
+    again = state.load(tmp_path)
+    assert again is not None  # the summary stands
+    assert again.entry("other/x.json") == state.Entry(9, 10, 11, 12, "c" * 40)
+    assert again.entry("mem/two.json") is None and again.entry("mem/three.json") is None
+    assert "mem" in again.files.lost
+    # What depended on the lost entries is not trusted, and the state is rewritten.
+    assert "mem" not in again.dirs and "mem" not in again.indexes and again.moved
+    again.put("mem/two.json", state.Entry(5, 6, 7, 8, "b" * 40))
+    state.save(tmp_path, again)
+    whole = state.load(tmp_path)
+    assert whole is not None and whole.entry("mem/two.json") == state.Entry(5, 6, 7, 8, "b" * 40)
+    assert not whole.files.lost
+
+
+def test_a_detail_file_is_read_only_when_its_entries_are_needed(tmp_path: Path) -> None:
+    _saved_state(tmp_path)
+    st = state.load(tmp_path)
+    assert st is not None
+    assert not st.files.is_loaded("mem") and not st.files.is_loaded("other")
+    assert st.folder_names("mem") == {"", "a"} and st.count("mem", "a") == 1  # the summary
+    assert "mem" in st.files and not st.files.is_loaded("mem")
+    assert st.entry("other/x.json") is not None
+    assert st.files.is_loaded("other") and not st.files.is_loaded("mem")
+    state.save(tmp_path, st)  # a source not read keeps its detail file as it was
+    again = state.load(tmp_path)
+    assert again is not None and again.entry("mem/a/one.json") == state.Entry(1, 2, 3, 4, "a" * 40)
+
+
+def test_a_summary_with_a_detail_reference_of_the_wrong_shape_is_no_state(tmp_path: Path) -> None:
+    _saved_state(tmp_path)
+    summary = json.loads((tmp_path / ".last_sync").read_bytes())
+    for bad in ([1, 2, 3, 4], ["x", 1, 2], "x", None, ["x", 1.5, 2, 3]):
+        summary["sources"]["mem"]["detail"] = bad
+        (tmp_path / ".last_sync").write_text(json.dumps(summary))
+        assert state.load(tmp_path) is None, bad
+
+
+def test_a_version_2_state_is_read_and_saved_as_version_3(tmp_path: Path) -> None:
+    old = {
+        "version": 2,
+        "head": None,
+        "scanned_ns": 7,
+        "config_blob": None,
+        "dirs": {"mem": {"": [1, 2, 3]}},
+        "indexes": {"mem": "e" * 40},
+        "files": {
+            "mem": {"": {"names": "a.json\nb.json", "stat": list(range(8)), "blobs": "a" * 80}}
+        },
+    }
+    (tmp_path / ".last_sync").write_text(json.dumps(old))
+    st = state.load(tmp_path)
+    assert st is not None and st.moved  # to be rewritten in the new form
+    assert st.entry("mem/b.json") == state.Entry(4, 5, 6, 7, "a" * 40)
+    assert st.dirs == {"mem": {"": [1, 2, 3]}}
+    state.save(tmp_path, st)
+    assert json.loads((tmp_path / ".last_sync").read_bytes())["version"] == state.VERSION
+    assert detail_of(tmp_path).is_file()
+    again = state.load(tmp_path)
+    assert again is not None and again.entry("mem/a.json") == state.Entry(0, 1, 2, 3, "a" * 40)
+
+
+def test_a_no_change_sync_does_not_read_the_detail(synced: Env) -> None:
+    """The detail is replaced by garbage of the same size, its stat put back: a sync
+    with nothing changed must not read it (else it would be found damaged and the state
+    rewritten)."""
+    time.sleep(state.RACY_WINDOW_NS / 1e9 + 0.1)
+    synced.vs("sync")  # the folders are no longer racy: the state moves its cutoff
+    path = detail_of(synced.vault)
+    s = os.stat(path)
+    with open(path, "r+b") as f:
+        f.write(b"\x00" * s.st_size)
+    os.utime(path, ns=(s.st_atime_ns, s.st_mtime_ns))
+    summary = (synced.vault / ".last_sync").read_bytes()
+    assert "nothing changed" in synced.vs("sync").stdout
+    assert (synced.vault / ".last_sync").read_bytes() == summary
+    assert path.read_bytes() == b"\x00" * s.st_size
+    # A change in that source reads it, finds it damaged, and costs a walk, not data.
+    src(synced).write_text('{"id": "x", "content": "changed"}')
+    doc = json.loads(synced.vs("sync", "--json").stdout)
+    assert doc["modified"] == [RECORD] and doc["deleted"] == [] and doc["added"] == []
+    assert "nothing changed" in synced.vs("sync").stdout

@@ -220,3 +220,23 @@ def test_a_summary_that_fails_degrades_to_modified(synced: Env) -> None:
     doc = json.loads(synced.vs("sync", "--json").stdout)
     assert doc["modified"] == ["mem/deep.json"] and doc["added"] == ["mem/other.json"]
     assert "mem/deep.json: modified" in synced.git("log", "-1", "--format=%B")
+
+
+def test_a_fifo_or_folder_in_the_vault_copys_place_does_not_stop_a_deletion(synced: Env) -> None:
+    """The deletion pass removes the vault's copy; something else in its place (a FIFO
+    where a folder of its path was, a folder where the file was) is left alone."""
+    fifo_vp = "mem/mem0/memories.json"
+    folder_vp = "mem/mcp/memory.jsonl"
+    sub = synced.vault / "mem" / "mem0"
+    for p in sub.iterdir():
+        p.unlink()
+    sub.rmdir()
+    os.mkfifo(sub)
+    (synced.vault / folder_vp).unlink()
+    (synced.vault / folder_vp).mkdir()
+    (synced.home / fifo_vp).unlink()
+    (synced.home / folder_vp).unlink()
+    doc = json.loads(synced.vs("sync", "--json", "--allow-delete", timeout=60).stdout)
+    assert sorted(doc["deleted"]) == sorted([fifo_vp, folder_vp])
+    assert fifo_vp not in synced.head_files() and folder_vp not in synced.head_files()
+    assert (synced.vault / folder_vp).is_dir()  # not ours: left as it was

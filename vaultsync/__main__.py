@@ -11,7 +11,11 @@ def main() -> int:
 
 def _main() -> int:
     if "sync" in sys.argv[1:6]:  # after at most --vault PATH --json --quiet
-        # The hot path (cron, git hooks): no typer to import.
+        # The hot path (cron, git hooks): no typer to import, and git's pass over the
+        # sources' indexes starts at once, while the rest of vaultsync is imported.
+        from vaultsync.gitindex import prefetch
+
+        prefetch(sys.argv[1:])
         from vaultsync.fastpath import parse_argv
 
         parsed = parse_argv(sys.argv[1:])

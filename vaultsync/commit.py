@@ -133,7 +133,13 @@ class Committer:
 
     def _delete(self, vp: str) -> None:
         target = self.vault / vp
-        target.unlink(missing_ok=True)
+        try:
+            target.unlink(missing_ok=True)
+        except (NotADirectoryError, IsADirectoryError):
+            # A FIFO or a file where a folder of the path was, or a folder where the file
+            # was: no copy of it to remove. The commit records the deletion all the same;
+            # what took its place in the work tree is not ours to remove.
+            return
         folder = target.parent
         while folder != self.vault:
             try:

@@ -15,10 +15,12 @@ import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from vaultsync.errors import EXIT_PARTIAL, DiskFullError, GitError, GitTimeout, VaultsyncError
-from vaultsync.result import PushStatus
+
+if TYPE_CHECKING:  # imported when a push is classified: a sync's git starts before it
+    from vaultsync.result import PushStatus
 
 # Variables of git's that describe the user or the network, never a repository.
 _PASS = frozenset(
@@ -182,10 +184,10 @@ def failure(cmd: Sequence[str], returncode: int, stderr: str, where: Path) -> Gi
     return GitError(list(cmd), returncode, stderr)
 
 
-_PUSH_ERRORS = (
-    (PushStatus.REJECTED, ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected]")),
+_PUSH_ERRORS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("REJECTED", ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected]")),
     (
-        PushStatus.AUTH,
+        "AUTH",
         (
             "Authentication failed",
             "Permission denied",
@@ -199,7 +201,7 @@ _PUSH_ERRORS = (
         ),
     ),
     (
-        PushStatus.NETWORK,
+        "NETWORK",
         (
             "Could not resolve host",
             "Connection refused",
@@ -220,7 +222,51 @@ _PUSH_ERRORS = (
 def classify_push_error(stderr: str) -> PushStatus:
     """Which kind of failure git's words describe (checked in this order: a rejection
     also prints "failed to push", an auth failure also "Could not read from remote")."""
+    from vaultsync.result import PushStatus
+
     for status, needles in _PUSH_ERRORS:
         if any(n.lower() in stderr.lower() for n in needles):
-            return status
+            return PushStatus[status]
     return PushStatus.ERROR
+
+
+class Started:
+    """A git started ahead of need, whose answer is collected later (gitindex.prefetch)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    def collect(self, timeout: float) -> tuple[int, bytes, bytes]:
+        """(exit code, stdout, stderr); a git that does not finish in time is killed and
+        reads as failed."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            return 1, b"", b""
+        return self.proc.returncode, out, err
+
+    def cancel(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError, ValueError):
+            self.proc.communicate()
+
+
+def start(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> Started | None:
+    """`git ARGS` started now, in its own process group, read-only work only (nothing on
+    stdin); None when git cannot be started (the caller runs it again the usual way)."""
+    try:
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(env),
+            start_new_session=True,
+        )
+    except OSError:
+        return None
+    return Started(proc)

@@ -52,7 +52,9 @@ from vaultsync.packformat import (
 if TYPE_CHECKING:
     from vaultsync.gitvault import GitVault
 
-MAX_DEPTH = 50  # git's own default --depth: a repack keeps chains this long as they are
+# Reading a version applies its whole chain, each step a new buffer the file's size: 16
+# steps read a 30 MB transcript in ~0.3 s (50, git's default --depth, ~1.2 s here).
+MAX_DEPTH = 16
 MAX_ENTRIES = 400  # a pack of ours carries at most this many versions of one file
 TMP_PACK = "tmp_vspack_"
 TMP_IDX = "tmp_vsidx_"

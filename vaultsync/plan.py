@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultsync import config, gitindex, state
+from vaultsync import config, gitindex, state, statefile
 from vaultsync.appended import APPEND_MIN_BYTES, Growth, check_new_lines, growth, summary
 from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
@@ -144,10 +144,16 @@ def plan(
     p = Plan(head=st.head, scanned_ns=time.time_ns())
     same_config = blob_id(cfg.raw) == st.config_blob
     for src in sources:
-        sc = scan_source(src, st, scope.full, vault, _known(vault, st, src, same_config))
+        fast = _known(vault, st, src, same_config)
+        sc = scan_source(src, st, scope.full, vault, fast)
+        if fast is not None and src.name in st.files.lost:
+            # Its detail file turned out damaged halfway: walked again, as a rebuild.
+            sc = scan_source(src, st, scope.full, vault, None)
         p.scans.append(sc)
         if sc.available and not sc.single:
             st.roots[src.name] = str(src.root)  # its git index follows the state
+            if sc.racy:
+                st.moved = True  # saved again, so that its racy cutoff moves on
             st.dirs[src.name] = sc.dirs
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
         p.unavailable += [f"source {src.name!r}: {m}; nothing of it was deleted"
@@ -210,12 +216,15 @@ def _known(vault: Path, st: State, src: Source, same_config: bool) -> Known | No
     whole source is walked."""
     if st.rebuilt or not same_config:
         return None
+    if not statefile.detail_unchanged(vault, st, src.name):
+        return None  # walked: the detail is read (and checked) by the walk
     if not gitindex.usable(vault, st, src.name):
         if st.files.get(src.name):
             st.moved = True  # rewrite the state, so that the index is made again
         return None
     dirs = st.dirs.get(src.name)
-    changed = gitindex.modified(vault, src.name, str(src.root)) if dirs else None
+    expected = st.indexes.get(src.name)
+    changed = gitindex.modified(vault, src.name, str(src.root), expected) if dirs else None
     if dirs and changed is None:  # git could not read it: made again with the state
         st.indexes.pop(src.name, None)
         st.moved = True

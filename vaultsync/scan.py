@@ -57,6 +57,7 @@ class SourceScan:
     # Folders whose names this scan fully accounted for, by stat: the next scan need
     # not list them while their stat stays (see gitindex.py).
     dirs: dict[str, list[int]] = field(default_factory=dict)
+    racy: bool = False  # a folder listed again only because its stat was too recent
 
 
 @dataclass
@@ -86,10 +87,11 @@ def scan_source(
         result.available = False
         result.reason = f"{src.path}: {exc.strerror or 'not reachable'}"
         return result
-    known = state.files.get(src.name, {})
     if st_mode.S_ISDIR(root_st.st_mode):
-        _Walk(src, state, known, result, full, vault, None if full else known_dirs).run(str(root))
-    elif st_mode.S_ISREG(root_st.st_mode):
+        _Walk(src, state, result, full, vault, None if full else known_dirs).run(str(root))
+        return result
+    known = state.files.get(src.name, {})
+    if st_mode.S_ISREG(root_st.st_mode):
         if was_folder(known, root.name):
             result.available = False
             result.reason = f"{src.path}: not a folder any more (a file took its place)"
@@ -138,13 +140,13 @@ class _Walk:
         self,
         src: Source,
         state: State,
-        known: Folders,
         result: SourceScan,
         full: bool,
         vault: Path | None,
         fast: Known | None = None,
     ) -> None:
-        self.src, self.known, self.result, self.full = src, known, result, full
+        self.src, self.state, self.result, self.full = src, state, result, full
+        self._known: Folders | None = None
         self.fast = fast
         self.changed_in: dict[str, set[str]] = {}
         self.children: dict[str, list[str]] = {}
@@ -169,10 +171,20 @@ class _Walk:
             if not self.result.available:
                 return
         prefix = self.src.name + "/"
-        for folder in self.known.keys() - self.folders_seen:  # folders gone as a whole
-            names = self.known[folder].columns().names
+        # Folders gone as a whole (known from `.last_sync`'s counts: no detail is read
+        # unless one is gone).
+        for folder in self.state.folder_names(self.src.name) - self.folders_seen:
+            gone = self.known.get(folder)
+            names = gone.columns().names if gone is not None else []
             self.result.deleted += [prefix + _join(folder, n) for n in names]
         self.result.deleted.sort()
+
+    @property
+    def known(self) -> Folders:
+        """The source's entries, read from its detail file only when a folder needs them."""
+        if self._known is None:
+            self._known = self.state.files.get(self.src.name, {})
+        return self._known
 
     def _index_fast(self, fast: Known, state: State) -> None:
         prefix = self.src.name + "/"
@@ -201,10 +213,17 @@ class _Walk:
         """A folder whose stat has not moved since it was listed holds the same names:
         only the files git reports (edited in place) or that were rejected are looked at."""
         self.folders_seen.add(folder)
+        base = len(folder) + 1 if folder else 0
+        children = [(os.path.join(path, rel[base:]), rel) for rel in self.children.get(folder, [])]
+        changed = self.changed_in.get(folder)
+        if not changed:  # the common case: nothing to read, not even the source's entries
+            self.result.seen += self.state.count(self.src.name, folder)
+            self.result.dirs[folder] = key
+            return children
         known = self.known.get(folder)
         names = set(known.columns().names) if known else set()
         rel_dir = folder + "/" if folder else ""
-        for name in sorted(self.changed_in.get(folder, ())):
+        for name in sorted(changed):
             full = os.path.join(path, name)
             try:
                 st = os.stat(full)  # a symlink inside the source was followed when listed
@@ -224,8 +243,7 @@ class _Walk:
         gone = known.index.keys() - names if known else set()
         self.result.deleted += [f"{self.src.name}/{rel_dir}{n}" for n in gone]
         self.result.dirs[folder] = key if not gone else UNSETTLED
-        base = len(rel_dir)
-        return [(os.path.join(path, rel[base:]), rel) for rel in self.children.get(folder, [])]
+        return children
 
     def _folder(self, path: str, folder: str) -> list[tuple[str, str]]:
         """Scan one folder; returns its subfolders to visit."""
@@ -235,12 +253,11 @@ class _Walk:
                 return []  # a symlink loop
             self.visited.add((dir_st.st_dev, dir_st.st_ino))
             key = [dir_st.st_mtime_ns, dir_st.st_ctime_ns, dir_st.st_ino]
-            if (
-                self.fast is not None
-                and self.fast.dirs.get(folder) == key
-                and max(key[0], key[1]) < self.cutoff  # else listed again: racy
-            ):
-                return self._unchanged(path, folder, key)
+            settled = max(key[0], key[1]) < self.cutoff  # else too recent to trust: racy
+            if self.fast is not None and self.fast.dirs.get(folder) == key:
+                if settled:
+                    return self._unchanged(path, folder, key)
+                self.result.racy = True
             listing = os.scandir(path)  # iterated lazily: a list of 20k entries costs 60 ms
         except OSError as exc:
             # What cannot be listed is unknown, not gone: nothing below it is deleted. The
@@ -261,8 +278,13 @@ class _Walk:
         seen: set[str] = set()
         subfolders: list[tuple[str, str]] = []
         said = len(self.result.skipped) + len(self.result.excluded)
+        # With git's index (fast), a known file git does not report is the committed
+        # content: it is counted without a stat, as in a folder that is not listed. Not
+        # in a racy folder: git compares seconds only, the state's stat nanoseconds.
+        fast = self.fast is not None and settled
+        vouched = self.changed_in.get(folder, set()) if fast else None
         with listing:
-            self._entries(listing, rel_dir, known, seen, subfolders)
+            self._entries(listing, rel_dir, known, seen, subfolders, vouched)
         self.result.seen += len(seen)
         prefix = f"{self.src.name}/{rel_dir}"
         index = known.index if known else {}
@@ -282,7 +304,9 @@ class _Walk:
         known: Folder | None,
         seen: set[str],
         subfolders: list[tuple[str, str]],
+        vouched: set[str] | None = None,
     ) -> None:
+        """`vouched`: the scan has git's word for every known file but these."""
         index, stat = (known.columns().index, known.stat) if known else ({}, [])
         cutoff, full = self.cutoff, self.full
         by_suffix, include, exclude = self.include.suffixes, self.include.match, self.exclude.match
@@ -311,6 +335,9 @@ class _Walk:
                 continue
             if has_credentials and credentials.match(name, rel_dir + name):
                 self.result.excluded.append(f"{self.src.name}/{rel_dir}{name}")
+                continue
+            if vouched is not None and st is None and name in index and name not in vouched:
+                seen.add(name)  # git compared its stat (or content) with the commit
                 continue
             if st is None:
                 try:

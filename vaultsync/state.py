@@ -6,18 +6,14 @@ costs time (a rebuild hashes the sources), never data, never a spurious commit.
 
 from __future__ import annotations
 
-import json
 import os
-import stat as st_mode
-import time
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from vaultsync.fsutil import atomic_write, read_regular
-
 STATE_NAME = ".last_sync"
-VERSION = 2  # 2: columnar folders
+VERSION = 3  # 2: columnar folders; 3: the folders in a detail file per source
 # A file modified this close to the scan may be modified again within the same
 # timestamp tick without its stat changing (git's "racily clean" case): such an
 # entry is hashed again next run. 2 s covers the coarsest common file systems.
@@ -133,11 +129,76 @@ class Rejection:
         return {"reason": self.reason, "blob": self.blob, "stat": self.stat, "since": self.since}
 
 
+class Detail(NamedTuple):
+    """A source's detail file as `.last_sync` names it: the SHA-1 of its bytes, and its
+    stat when it was written (a cheap check that it is still the same file)."""
+
+    sha1: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+class Files(MutableMapping[str, Folders]):
+    """Per source, its folders. A source's entries live in a detail file of their own
+    (statefile.py), read on first use: a sync that touches no folder of a source never
+    parses its entries. A detail file that turns out damaged loads as no entries, and the
+    source is marked `lost` (the state then forgets what it cannot vouch for)."""
+
+    def __init__(self, loaded: dict[str, Folders] | None = None) -> None:
+        self.loaded: dict[str, Folders] = dict(loaded or {})
+        self.pending: dict[str, Callable[[], Folders | None]] = {}
+        self.lost: set[str] = set()
+        self.changed: set[str] = set(self.loaded)  # sources whose detail is to be written
+        self.on_lost: Callable[[str], None] | None = None
+
+    def __getitem__(self, source: str) -> Folders:
+        folders = self.loaded.get(source)
+        if folders is not None:
+            return folders
+        load = self.pending.pop(source, None)
+        if load is None:
+            raise KeyError(source)
+        folders = load()
+        if folders is None:
+            folders = {}
+            self.lost.add(source)
+            self.changed.add(source)
+            if self.on_lost is not None:
+                self.on_lost(source)
+        self.loaded[source] = folders
+        return folders
+
+    def __setitem__(self, source: str, folders: Folders) -> None:
+        self.pending.pop(source, None)
+        self.loaded[source] = folders
+        self.changed.add(source)
+
+    def __delitem__(self, source: str) -> None:
+        if source not in self:
+            raise KeyError(source)
+        self.pending.pop(source, None)
+        self.loaded.pop(source, None)
+        self.changed.add(source)
+
+    def __contains__(self, source: object) -> bool:
+        return source in self.loaded or source in self.pending
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.loaded.keys() | self.pending.keys()))
+
+    def __len__(self) -> int:
+        return len(self.loaded.keys() | self.pending.keys())
+
+    def is_loaded(self, source: str) -> bool:
+        return source in self.loaded
+
+
 @dataclass
 class State:
     head: str | None = None
     scanned_ns: int = 0
-    files: dict[str, Folders] = field(default_factory=dict)
+    files: Files = field(default_factory=Files)
     rejected: dict[str, Rejection] = field(default_factory=dict)  # by vault path
     config_blob: str | None = None
     # vault path -> [blob, schema] of big JSON Lines files: the schema the committed
@@ -152,10 +213,26 @@ class State:
     # since (an --any-host source): that old copy on this disk is no change to commit.
     superseded: dict[str, str] = field(default_factory=dict)
     unrefreshed: dict[str, int] = field(default_factory=dict)
+    # Per source, how many files each folder holds: what a scan needs of a folder it
+    # does not list, without reading the source's detail file.
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Per source, the detail file `.last_sync` names, as it was loaded.
+    details: dict[str, Detail] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # vault paths put or dropped this run
     roots: dict[str, str] = field(default_factory=dict)  # folder sources scanned this run
+    index_roots: dict[str, str] = field(default_factory=dict)  # where the last scans were
     rebuilt: bool = False
     moved: bool = False  # made to follow a HEAD that moved since it was saved: rewrite it
+
+    def __post_init__(self) -> None:
+        self.files.on_lost = self._lost
+
+    def _lost(self, source: str) -> None:
+        """A detail file that could not be read: what depends on it is not trusted (its
+        git index, its folders' stats), and the state is rewritten."""
+        for per_source in (self.dirs, self.indexes, self.unrefreshed, self.counts):
+            per_source.pop(source, None)
+        self.moved = True
 
     def entry(self, vault_path: str) -> Entry | None:
         source, folder, name = split(vault_path)
@@ -168,6 +245,7 @@ class State:
         f = folders.setdefault(folder, Folder([], [], ""))
         f.as_dict()[name] = entry
         self.touched.add(vault_path)
+        self.files.changed.add(source)
 
     def drop(self, vault_path: str) -> None:
         source, folder, name = split(vault_path)
@@ -176,12 +254,32 @@ class State:
         self.touched.add(vault_path)
         if f is not None:
             f.as_dict().pop(name, None)
+            self.files.changed.add(source)
             if not len(f):
                 del folders[folder]
 
+    def folder_names(self, source: str) -> set[str]:
+        """The folders of a source that hold files, without reading its detail file."""
+        if self.files.is_loaded(source) or source not in self.counts:
+            return set(self.files.get(source, {}))
+        return set(self.counts[source])
+
+    def count(self, source: str, folder: str) -> int:
+        """How many files a folder holds, without reading the source's detail file."""
+        if self.files.is_loaded(source) or source not in self.counts:
+            f = self.files.get(source, {}).get(folder)
+            return len(f) if f is not None else 0
+        return self.counts[source].get(folder, 0)
+
     def forget_source(self, name: str) -> None:
         self.files.pop(name, None)
-        for per_source in (self.dirs, self.indexes, self.unrefreshed):
+        for per_source in (
+            self.dirs,
+            self.indexes,
+            self.unrefreshed,
+            self.counts,
+            self.index_roots,
+        ):
             per_source.pop(name, None)
         prefix = name + "/"
         self.rejected = {vp: r for vp, r in self.rejected.items() if not vp.startswith(prefix)}
@@ -199,114 +297,14 @@ def path_for(vault: Path) -> Path:
 
 
 def load(vault: Path) -> State | None:
-    """The saved state, or None when it is missing or damaged in any way (truncated,
-    garbage, of another version, a folder or a FIFO, numbers out of range, nesting too
-    deep): a damaged state costs a rebuild, never a crash, a hang or a wrong answer."""
-    data = read_regular(path_for(vault))
-    if data is None:
-        return None
-    try:
-        return _parse(json.loads(data))
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
-        return None
+    """The saved state, or None when it is missing or damaged in any way (statefile.py)."""
+    from vaultsync import statefile
 
-
-def _parse(doc: dict[str, Any]) -> State | None:
-    if doc.get("version") != VERSION:
-        return None
-    head, scanned, config_blob = doc["head"], doc["scanned_ns"], doc.get("config_blob")
-    if not (_opt_str(head) and type(scanned) is int and _opt_str(config_blob)):
-        return None
-    return State(
-        head=head,
-        scanned_ns=scanned,
-        files={
-            src: {folder: Folder.from_json(f) for folder, f in folders.items()}
-            for src, folders in doc["files"].items()
-        },
-        rejected={k: _rejection(v) for k, v in doc.get("rejected", {}).items()},
-        config_blob=config_blob,
-        line_schemas=_line_schemas(doc.get("line_schemas", {})),
-        dirs=_dirs(doc.get("dirs", {})),
-        indexes=_strings(doc.get("indexes", {})),
-        superseded=_strings(doc.get("superseded", {})),
-        unrefreshed={k: v for k, v in doc.get("unrefreshed", {}).items() if type(v) is int},
-    )
-
-
-def _dirs(doc: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
-    for folders in doc.values():
-        for key in folders.values():
-            if not (isinstance(key, list) and len(key) == 3 and all(type(x) is int for x in key)):
-                raise ValueError("a folder stat of the wrong shape")
-    return doc
-
-
-def _strings(doc: dict[str, Any]) -> dict[str, str]:
-    if not all(isinstance(v, str) for v in doc.values()):
-        raise ValueError("an index checksum that is not a string")
-    return doc
-
-
-def _line_schemas(doc: dict[str, Any]) -> dict[str, list[str]]:
-    out = {vp: v for vp, v in doc.items() if isinstance(v, list) and len(v) == 2}
-    if not all(isinstance(x, str) for v in out.values() for x in v):
-        raise ValueError("a line schema of the wrong shape")
-    return out
-
-
-def _opt_str(value: object) -> bool:
-    return value is None or isinstance(value, str)
-
-
-def _rejection(doc: dict[str, Any]) -> Rejection:
-    r = Rejection(**doc)
-    if not (isinstance(r.reason, str) and _opt_str(r.blob) and isinstance(r.stat, list)):
-        raise ValueError("a rejection of the wrong shape")
-    return r
+    return statefile.load(vault)
 
 
 def save(vault: Path, state: State) -> None:
-    from vaultsync import gitindex
+    """Write the state: the detail files it changed, its git indexes, then `.last_sync`."""
+    from vaultsync import statefile
 
-    gitindex.update(vault, state)  # first: the state names the index it wrote
-    doc = {
-        "version": VERSION,
-        "head": state.head,
-        "scanned_ns": state.scanned_ns,
-        "config_blob": state.config_blob,
-        "rejected": {k: v.to_json() for k, v in sorted(state.rejected.items())},
-        "line_schemas": {
-            vp: v for vp, v in sorted(state.line_schemas.items()) if state.entry(vp) is not None
-        },
-        "dirs": {src: state.dirs[src] for src in sorted(state.dirs)},
-        "indexes": dict(sorted(state.indexes.items())),
-        "superseded": {
-            vp: b for vp, b in sorted(state.superseded.items()) if state.entry(vp) is not None
-        },
-        "unrefreshed": dict(sorted(state.unrefreshed.items())),
-        "files": {
-            src: {folder: f.to_json() for folder, f in sorted(folders.items())}
-            for src, folders in sorted(state.files.items())
-        },
-    }
-    path = path_for(vault)
-    _clear_damage(vault, path)
-    atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
-
-
-def _clear_damage(vault: Path, path: Path) -> None:
-    """Make room for the state where something else took its name: a FIFO or a link is
-    removed, a folder moved into `.vaultsync/` (it is not ours to delete)."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if st_mode.S_ISREG(st.st_mode):
-        return
-    if st_mode.S_ISDIR(st.st_mode):
-        aside = vault / ".vaultsync" / f"damaged-last_sync-{time.time_ns()}"
-        aside.parent.mkdir(exist_ok=True)
-        os.replace(path, aside)
-    else:
-        path.unlink()
+    statefile.save(vault, state)

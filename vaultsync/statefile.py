@@ -1,0 +1,256 @@
+"""`.last_sync` on disk: a small summary at the vault root, and per source a detail file
+under `.vaultsync/state/` with what the last sync saw of each of its files.
+
+The summary names each detail file with the SHA-1 of its bytes, and is written last, so
+a crash between the two leaves a summary that names the old detail: that source's
+detail is then not trusted. Whatever part is missing or damaged (truncated, garbage, a
+folder or a FIFO, of another version, out of step) loads as nothing for its part:
+losing the summary is a rebuild, losing a detail file is a rebuild of that source (its
+git index and folder stats are dropped with it). Either costs time, never data, never a
+spurious commit or an inferred deletion (plan.load_state). Version 2 files (one
+document with every entry) are still read, and saved as version 3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat as st_mode
+import time
+from pathlib import Path
+from typing import Any
+
+from vaultsync.fsutil import atomic_write, read_regular
+from vaultsync.state import VERSION, Detail, Files, Folder, Folders, Rejection, State, path_for
+
+DETAIL_DIR = Path(".vaultsync") / "state"
+_DAMAGE = (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError)
+
+
+def detail_path(vault: Path, source: str) -> Path:
+    return vault / DETAIL_DIR / f"{source}.json"
+
+
+def load(vault: Path) -> State | None:
+    """The saved state, or None when `.last_sync` is missing or damaged in any way
+    (truncated, garbage, of another version, a folder or a FIFO, numbers out of range,
+    nesting too deep): a damaged state costs a rebuild, never a crash, a hang or a wrong
+    answer. Detail files are read later, when a source's entries are first needed."""
+    data = read_regular(path_for(vault))
+    if data is None:
+        return None
+    try:
+        doc = json.loads(data)
+        if doc.get("version") == 2:
+            return _parse_v2(doc)
+        return _parse(doc, vault)
+    except _DAMAGE:
+        return None
+
+
+def _common(doc: dict[str, Any]) -> State | None:
+    head, scanned, config_blob = doc["head"], doc["scanned_ns"], doc.get("config_blob")
+    if not (_opt_str(head) and type(scanned) is int and _opt_str(config_blob)):
+        return None
+    return State(
+        head=head,
+        scanned_ns=scanned,
+        rejected={k: _rejection(v) for k, v in doc.get("rejected", {}).items()},
+        config_blob=config_blob,
+        line_schemas=_line_schemas(doc.get("line_schemas", {})),
+        dirs=_dirs(doc.get("dirs", {})),
+        indexes=_strings(doc.get("indexes", {})),
+        superseded=_strings(doc.get("superseded", {})),
+        unrefreshed={k: v for k, v in doc.get("unrefreshed", {}).items() if type(v) is int},
+        index_roots={k: v for k, v in doc.get("index_roots", {}).items() if isinstance(v, str)},
+    )
+
+
+def _parse_v2(doc: dict[str, Any]) -> State | None:
+    """A version 2 state: every entry in `.last_sync` itself. Upgraded when saved."""
+    st = _common(doc)
+    if st is None:
+        return None
+    st.files = Files(
+        {
+            src: {folder: Folder.from_json(f) for folder, f in folders.items()}
+            for src, folders in doc["files"].items()
+        }
+    )
+    st.files.on_lost = st._lost
+    st.moved = True  # rewritten as version 3 by the next save
+    return st
+
+
+def _parse(doc: dict[str, Any], vault: Path) -> State | None:
+    if doc.get("version") != VERSION:
+        return None
+    st = _common(doc)
+    if st is None:
+        return None
+    for source, ref in doc["sources"].items():
+        sha1, size, mtime_ns, inode = ref["detail"]
+        detail = Detail(sha1, size, mtime_ns, inode)
+        if not (isinstance(sha1, str) and all(type(x) is int for x in detail[1:])):
+            raise ValueError("a detail reference of the wrong shape")
+        counts = ref["counts"]
+        if not all(type(n) is int for n in counts.values()):
+            raise ValueError("a folder count that is not an integer")
+        st.details[source] = detail
+        st.counts[source] = counts
+        st.files.pending[source] = _loader(vault, source, detail)
+    return st
+
+
+def _loader(vault: Path, source: str, detail: Detail) -> Any:
+    return lambda: read_detail(vault, source, detail)
+
+
+def read_detail(vault: Path, source: str, detail: Detail) -> Folders | None:
+    """A source's folders from its detail file, or None when the file is not the one
+    `.last_sync` names (missing, damaged, replaced, of another version)."""
+    data = read_regular(detail_path(vault, source))
+    if data is None or hashlib.sha1(data).hexdigest() != detail.sha1:
+        return None
+    try:
+        doc = json.loads(data)
+        if doc.get("version") != VERSION or doc.get("source") != source:
+            return None
+        return {folder: Folder.from_json(f) for folder, f in doc["folders"].items()}
+    except _DAMAGE:
+        return None
+
+
+def detail_unchanged(vault: Path, st: State, source: str) -> bool:
+    """Whether the detail file on disk still has the stat it was written with: checked
+    before the scan trusts the folder stats and the git index that go with it."""
+    detail = st.details.get(source)
+    if detail is None:
+        return st.files.is_loaded(source)  # a version 2 state, or entries made this run
+    try:
+        s = os.lstat(detail_path(vault, source))
+    except OSError:
+        return False
+    return st_mode.S_ISREG(s.st_mode) and [s.st_size, s.st_mtime_ns, s.st_ino] == list(
+        detail[1:]
+    )
+
+
+def _dirs(doc: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
+    for folders in doc.values():
+        for key in folders.values():
+            if not (isinstance(key, list) and len(key) == 3 and all(type(x) is int for x in key)):
+                raise ValueError("a folder stat of the wrong shape")
+    return doc
+
+
+def _strings(doc: dict[str, Any]) -> dict[str, str]:
+    if not all(isinstance(v, str) for v in doc.values()):
+        raise ValueError("an index checksum that is not a string")
+    return doc
+
+
+def _line_schemas(doc: dict[str, Any]) -> dict[str, list[str]]:
+    out = {vp: v for vp, v in doc.items() if isinstance(v, list) and len(v) == 2}
+    if not all(isinstance(x, str) for v in out.values() for x in v):
+        raise ValueError("a line schema of the wrong shape")
+    return out
+
+
+def _opt_str(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _rejection(doc: dict[str, Any]) -> Rejection:
+    r = Rejection(**doc)
+    if not (isinstance(r.reason, str) and _opt_str(r.blob) and isinstance(r.stat, list)):
+        raise ValueError("a rejection of the wrong shape")
+    return r
+
+
+def save(vault: Path, state: State) -> None:
+    from vaultsync import gitindex
+
+    gitindex.update(vault, state)  # first: the state names the index it wrote
+    files = state.files
+    sources: dict[str, Any] = {}
+    for source in files:  # in order; a source not loaded keeps its detail as it is
+        if files.is_loaded(source):
+            folders = files[source]
+            if source in files.changed or source not in state.details:
+                state.details[source] = _write_detail(vault, source, folders)
+            state.counts[source] = {folder: len(f) for folder, f in sorted(folders.items())}
+        sources[source] = {"detail": list(state.details[source]), "counts": state.counts[source]}
+    for source in files.changed - set(sources):  # forgotten: its detail goes with it
+        state.details.pop(source, None)
+        with contextlib.suppress(OSError):
+            detail_path(vault, source).unlink()
+    doc = {
+        "version": VERSION,
+        "head": state.head,
+        "scanned_ns": state.scanned_ns,
+        "config_blob": state.config_blob,
+        "rejected": {k: v.to_json() for k, v in sorted(state.rejected.items())},
+        "line_schemas": _known_only(state, state.line_schemas),
+        "dirs": {src: state.dirs[src] for src in sorted(state.dirs)},
+        "indexes": dict(sorted(state.indexes.items())),
+        # Where each indexed source was scanned: gitindex.prefetch starts git from this.
+        "index_roots": {
+            src: root for src in sorted(state.indexes) if (root := _root(state, src)) is not None
+        },
+        "superseded": _known_only(state, state.superseded),
+        "unrefreshed": dict(sorted(state.unrefreshed.items())),
+        "sources": sources,
+    }
+    path = path_for(vault)
+    _clear_damage(vault, path)
+    atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
+    files.changed.clear()
+
+
+def _root(state: State, source: str) -> str | None:
+    return state.roots.get(source) or state.index_roots.get(source)
+
+
+def _known_only(state: State, by_path: dict[str, Any]) -> dict[str, Any]:
+    """Entries of paths the state still lists (a source whose detail was not read this
+    run keeps them all: nothing of it was dropped)."""
+    return {
+        vp: v
+        for vp, v in sorted(by_path.items())
+        if not state.files.is_loaded(vp.partition("/")[0]) or state.entry(vp) is not None
+    }
+
+
+def _write_detail(vault: Path, source: str, folders: Folders) -> Detail:
+    doc = {
+        "version": VERSION,
+        "source": source,
+        "folders": {folder: f.to_json() for folder, f in sorted(folders.items())},
+    }
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    path = detail_path(vault, source)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _clear_damage(vault, path)
+    atomic_write(path, data)
+    s = os.lstat(path)
+    return Detail(hashlib.sha1(data).hexdigest(), s.st_size, s.st_mtime_ns, s.st_ino)
+
+
+def _clear_damage(vault: Path, path: Path) -> None:
+    """Make room for a state file where something else took its name: a FIFO or a link
+    is removed, a folder moved into `.vaultsync/` (it is not ours to delete)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if st_mode.S_ISREG(st.st_mode):
+        return
+    if st_mode.S_ISDIR(st.st_mode):
+        aside = vault / ".vaultsync" / f"damaged-{path.name.lstrip('.')}-{time.time_ns()}"
+        aside.parent.mkdir(exist_ok=True)
+        os.replace(path, aside)
+    else:
+        path.unlink()
