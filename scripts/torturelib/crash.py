@@ -91,7 +91,7 @@ def run(kills: int, seed: int) -> Figures:
                 fig.add("orphans_left")
             if not lab.fsck_ok():
                 fig.add("repos_corrupted")
-                fig.note(f"fsck failed after killing {kind} (kill #{n})")
+                fig.note(f"fsck failed after killing {kind} (kill #{n}): {lab.fsck_said}")
             nxt = lab.vs("sync", "--json")
             if nxt.traceback:
                 fig.add("tracebacks")

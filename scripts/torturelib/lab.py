@@ -76,6 +76,7 @@ class Lab:
             PYTHONDONTWRITEBYTECODE="1",
         )
         self.files = files
+        self.fsck_said = ""
         self.version = 0
         self.lock = threading.Lock()
         for fmt in FORMATS:
@@ -120,6 +121,7 @@ class Lab:
             env=self.env,
             capture_output=True,
         )
+        self.fsck_said = (p.stdout + p.stderr).decode(errors="replace").strip()[:400]
         return p.returncode == 0 and not p.stdout.strip()
 
     # -- memory files -----------------------------------------------------------------
