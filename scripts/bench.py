@@ -345,8 +345,13 @@ class Data:
     transcript: Path
 
 
-def ensure_data(cache: Path, sizes: Sizes) -> Data:
-    """Generate each data set unless the cache already holds it with these parameters."""
+# The data sets each group reads (--only generates no other).
+NEEDS = {"a": "a", "hooks": "a", "b": "b", "c": "c", "d": "d", "e": "e"}
+
+
+def ensure_data(cache: Path, sizes: Sizes, only: set[str] | None = None) -> Data:
+    """Generate each data set unless the cache already holds it with these parameters
+    (with `only`, just the sets those groups read)."""
     base = cache / f"data-{sizes.name}"
     data = Data(
         base / "a",
@@ -376,7 +381,10 @@ def ensure_data(cache: Path, sizes: Sizes) -> Data:
             ),
         ),
     ]
-    for folder, params, make in jobs:
+    wanted = {NEEDS[g] for g in only if g in NEEDS} if only else set("abcde")
+    for (folder, params, make), key in zip(jobs, "abcde", strict=True):
+        if key not in wanted:
+            continue
         marker = folder.with_name(folder.name + ".done")
         stamp = json.dumps({"version": DATA_VERSION, "params": params})
         if marker.exists() and marker.read_text() == stamp:
@@ -488,6 +496,9 @@ class Bench:
         home = work / "home"
         home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "VAULTSYNC_"))}
+        # vaultsync runs as installed, from .pyc files: a session that sets this would
+        # have every run compile vaultsync's modules again (~0.1 s of each sync).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         ident = {"NAME": "bench", "EMAIL": "bench@example.invalid"}
         env.update(
             {f"GIT_{who}_{k}": v for who in ("AUTHOR", "COMMITTER") for k, v in ident.items()}
@@ -647,6 +658,27 @@ def peak_of(title: str, rows: Sequence[Row], largest: int, note: str = "", key: 
     return MemRow(title, worst.ours.peak_mb, largest, f"in: {worst.scenario}. {note}".strip(), key)
 
 
+def dirty_mb() -> float:
+    """Data written but not yet on disk (Dirty + Writeback in /proc/meminfo)."""
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+    except OSError:
+        return 0.0
+    kb = [int(line.split()[1]) for line in lines if line.startswith(("Dirty:", "Writeback:"))]
+    return sum(kb) / 1024
+
+
+def settle() -> None:
+    """Before a first import: the previous contender's writes (100,000 copies, loose
+    objects, a removed vault) flushed to disk. Else they are written back during the
+    next contender's run, and vaultsync, which fsyncs its pack, index and state, waits
+    for them: that made the first-import ratio swing between 1.25x and 3.96x."""
+    before = dirty_mb()
+    t0 = time.monotonic()
+    os.sync()
+    say(f"flushed {before:.0f} MB of dirty pages in {time.monotonic() - t0:.1f} s")
+
+
 def write_listing(path: Path, rels: Sequence[str]) -> tuple[Path, Path]:
     """The changed files, newline-separated (GitPython) and NUL-separated (xargs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -663,8 +695,18 @@ def first_import(b: Bench, spec: RecordsSpec, tools: dict[str, Tool], rels: list
     for rep in range(spec.import_reps):
         say(f"{spec.title}: first import, run {rep + 1} of at most {spec.import_reps}")
         b.new_vault(vs.vault, [(vs.src, "records")])
+        settle()
         ours.add(b.sync(vs.vault))
-        shell.add(b.shell(sh.src, b.new_git(sh.vault)))
+        b.new_git(sh.vault)
+        settle()
+        shell.add(b.shell(sh.src, sh.vault))
+        load = os.getloadavg()[0]
+        if len(ours.walls) == len(shell.walls) == rep + 1:
+            say(
+                f"first import {rep + 1}: vaultsync {ours.walls[-1]:.1f} s, shell recipe "
+                f"{shell.walls[-1]:.1f} s ({ours.walls[-1] / shell.walls[-1]:.2f}x), "
+                f"load {load:.1f}"
+            )
         if spec.gitpython_import and rep == 0:  # once: it is slow, and context only
             gitpy.add(b.gitpython(gp.src, b.new_git(gp.vault), every))
         if ours.walls and ours.walls[-1] + shell.walls[-1] > b.sizes.import_budget_s:
@@ -1282,6 +1324,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--reps", type=int, help="runs per scenario (default 5, quick 3)")
     parser.add_argument(
+        "--import-runs",
+        type=int,
+        help="first imports of each records set, whatever they take (default: at most 3, "
+        "fewer when one round exceeds the time budget)",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="comma list of groups: context,a,b,c,d,"
@@ -1369,6 +1417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     if args.reps:
         sizes = replace(sizes, reps=args.reps)
+    if args.import_runs:
+        sizes = replace(sizes, import_reps=args.import_runs, import_budget_s=float("inf"))
     only = {g for g in args.only.split(",") if g}
     output = args.output or (
         ROOT / "docs" / "BENCHMARKS.md"
@@ -1377,7 +1427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     check_disk(args.cache, sizes)
     started = time.monotonic()
-    data = ensure_data(args.cache, sizes)
+    data = ensure_data(args.cache, sizes, only)
     work = args.cache / f"work-{sizes.name}"
     remove(work)
     b = Bench(sizes, work, args.profile, args.vaultsync)
