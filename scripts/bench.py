@@ -670,9 +670,11 @@ def dirty_mb() -> float:
 
 def settle() -> None:
     """Before a first import: the previous contender's writes (100,000 copies, loose
-    objects, a removed vault) flushed to disk. Else they are written back during the
-    next contender's run, and vaultsync, which fsyncs its pack, index and state, waits
-    for them: that made the first-import ratio swing between 1.25x and 3.96x."""
+    objects, a removed vault: 50-570 MB here) flushed to disk, so that they are not
+    written back during the next contender's run, which vaultsync's fsyncs would wait
+    for. This removes one source of noise; what moved the ratio most (0.90x-1.76x in
+    three flushed runs) was the load other processes put on the 2 cores: vaultsync's
+    import is mostly Python CPU time, the shell recipe's mostly the kernel's and C."""
     before = dirty_mb()
     t0 = time.monotonic()
     os.sync()
