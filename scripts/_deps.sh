@@ -1,5 +1,7 @@
 # Shared by scripts/test and scripts/torture: the Debian packages some tests drive for
-# real (cron's crontab, sshd, libfiu's fiu-run). A fresh CI machine (root, Debian) gets
+# real (cron's crontab, sshd, libfiu's fiu-run, gcc for the k-th call fault shim that
+# registers a libfiu external policy; it declares the two libfiu calls it makes, so
+# libfiu-dev is not needed). A fresh CI machine (root, Debian) gets
 # them from apt in one go; where that cannot be done, the tests that need one skip (or
 # use a stand-in) and say so.
 # Usage: need_packages COMMAND:PACKAGE...

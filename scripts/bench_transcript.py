@@ -117,7 +117,10 @@ def transcript_group(
         [
             f"- the shell recipe's `.git` ends at {peer_mb:.1f} MB "
             f"({peer_mb / (final / MB):.1f}× the transcript): git stores each version whole "
-            "until a gc."
+            "until a gc.",
+            f"- longest single sync: vaultsync {max(ours.walls, default=0):.3f} s, "
+            f"the shell recipe {max(shell.walls, default=0):.3f} s; vaultsync's peak memory "
+            f"{ours.peak_mb:.0f} MB.",
         ],
     )
     return group

@@ -150,3 +150,32 @@ def test_versions_of_a_big_file_are_stored_as_deltas(env: Env) -> None:
     assert stored < 2 * size  # seven whole versions would be over 3.5x (hex halves in zlib)
     env.git("fsck", "--no-progress")
     assert env.git("show", "HEAD:projects/big.jsonl") == path.read_text()
+
+
+def test_the_vault_copy_is_extended_only_when_it_holds_heads_version(tmp_path: Path) -> None:
+    from vaultsync.appended import extend_copy
+
+    old, new = b'{"a": 1}\n' * 100, b'{"a": 1}\n' * 100 + b'{"b": 2}\n'
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(old)
+    assert extend_copy(str(copy), new, len(old)) and copy.read_bytes() == new
+    copy.write_bytes(old.replace(b"1", b"9", 1))  # same size, other bytes: hand-edited
+    assert not extend_copy(str(copy), new, len(old))
+    copy.write_bytes(old[:-1])  # another size
+    assert not extend_copy(str(copy), new, len(old))
+    (tmp_path / "link.jsonl").symlink_to(copy)
+    assert not extend_copy(str(tmp_path / "link.jsonl"), new, len(old))
+    assert not extend_copy(str(tmp_path / "gone.jsonl"), new, len(old))
+
+
+def test_a_hand_edited_vault_copy_is_replaced_whole_by_the_next_append(env: Env) -> None:
+    path = transcript(env)
+    copy = env.vault / VP
+    append(path, turn(1000))
+    env.vs("sync")
+    assert copy.read_bytes() == path.read_bytes()  # extended in place
+    copy.write_text(copy.read_text().replace('"0"', '"X"', 1))  # same size, edited
+    append(path, turn(1001))
+    env.vs("sync")
+    assert copy.read_bytes() == path.read_bytes()
+    assert env.git("status", "--porcelain") == ""

@@ -122,3 +122,26 @@ def test_restore_into_a_read_only_vault_is_said_in_words(synced: Env) -> None:
     finally:
         subprocess.run(["umount", "-l", vault], capture_output=True)
     synced.vs("restore", "--at", "HEAD", "--yes")
+
+
+def test_a_restore_whose_snapshot_finds_the_disk_full_restores_nothing(small_disk: Env) -> None:
+    # Found by scripts/torture (k-th call faults): the pre-restore snapshot's OSError
+    # (copying into the vault's work tree) was "internal error", exit 70.
+    env = small_disk
+    src = env.home / "mem"
+    src.mkdir()
+    (src / "a.json").write_text(json.dumps({"id": "a", "content": "v1"}))
+    env.vs("init")
+    env.vs("track", str(src))
+    env.vs("sync")
+    (src / "a.json").write_text(json.dumps({"id": "a", "content": "v2"}))
+    env.vs("sync")
+    noise = base64.b64encode(os.urandom(3 << 20)).decode()  # not synced: to be snapshotted
+    (src / "a.json").write_text(json.dumps({"id": "a", "content": noise}))
+    err = env.vs("restore", "--at", "HEAD~1", "--yes", code=1).stderr
+    assert "no space left" in err and "nothing was restored" in err, err
+    assert json.loads((src / "a.json").read_text())["content"] == noise  # not replaced
+    assert env.git("fsck", "--no-dangling").strip() == ""
+    (src / "a.json").write_text(json.dumps({"id": "a", "content": "small again"}))
+    env.vs("restore", "--at", "HEAD~1", "--yes")
+    assert json.loads((src / "a.json").read_text())["content"] == "v1"

@@ -81,7 +81,11 @@ def test_a_sync_killed_mid_run_loses_nothing(synced: Env) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.6)
+    # Killed mid-commit, not at a guessed moment: once fast-import is writing the pack.
+    pack = synced.vault / ".git" / "objects" / "pack"
+    while proc.poll() is None and not any(p.name.startswith("tmp_pack_") for p in pack.iterdir()):
+        pass
+    assert proc.poll() is None, "the sync finished before it was seen committing"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     synced.vs("sync", "--wait", "10")
@@ -104,12 +108,39 @@ def test_index_lock_held_by_a_live_process_is_left_alone(synced: Env) -> None:
     holder = hold(synced, HOLD_OPEN, lock, 60)
     try:
         (synced.home / "mem" / "a.json").write_text("{}")
-        err = synced.vs("sync", code=None).stderr
+        err = synced.vs("sync", code=3).stderr
         assert f"is held by a running process (pid {holder.pid})" in err
         assert lock.exists()
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_live_git_holding_index_lock_makes_sync_exit_3_and_is_left_alone(synced: Env) -> None:
+    # A real git (an orphaned child of a killed run, say) in the middle of its work:
+    # `update-index --stdin` takes index.lock and holds it while its input stays open.
+    lock = synced.vault / ".git" / "index.lock"
+    git = subprocess.Popen(["git", "update-index", "--stdin"], cwd=synced.vault,
+                           env=synced.env, stdin=subprocess.PIPE)
+    assert git.stdin is not None
+    try:
+        deadline = time.monotonic() + 30
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ino = lock.stat().st_ino
+        head = synced.git("rev-parse", "HEAD")
+        (synced.home / "mem" / "a.json").write_text('{"id": "a", "content": "c"}')
+        err = synced.vs("sync", code=3).stderr
+        assert f"is held by a running process (pid {git.pid})" in err
+        assert lock.stat().st_ino == ino  # not deleted, not replaced
+        assert synced.git("rev-parse", "HEAD") == head
+    finally:
+        git.stdin.close()
+        git.wait(timeout=30)
+    assert git.returncode == 0  # its own work finished, undisturbed
+    assert synced.git("fsck", "--full", "--no-progress") == ""
+    synced.vs("sync")
+    assert "mem/a.json" in synced.head_files()
 
 
 def test_a_shell_idle_in_the_vault_does_not_hold_a_stale_index_lock(synced: Env) -> None:
@@ -217,29 +248,43 @@ def test_usage_errors_exit_2(env: Env, args: list[str]) -> None:
     env.vs(*args, code=2)
 
 
+PAUSING_GIT = """#!/bin/sh
+# The real git; a fast-import (the first sync's commit, under the vault's lock) first
+# says so and waits until the test lets it go.
+case " $* " in *" fast-import "*) : > "$PAUSE_DIR/started"
+  while [ ! -e "$PAUSE_DIR/go" ]; do sleep 0.01; done;; esac
+exec "$REAL_GIT" "$@"
+"""
+
+
 def test_a_second_real_sync_exits_3_while_the_first_runs(synced: Env) -> None:
-    bulk = synced.home / "mem" / "bulk"
-    bulk.mkdir()
-    for i in range(4000):
-        (bulk / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "x" * 300}))
+    (synced.home / "mem" / "new.json").write_text('{"id": "n", "content": "c"}')
+    bin_dir = synced.root / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(PAUSING_GIT)
+    (bin_dir / "git").chmod(0o755)
+    real = shutil.which("git")
+    assert real is not None
+    first_env = {**synced.env, "PATH": f"{bin_dir}:{synced.env['PATH']}", "REAL_GIT": real,
+                 "PAUSE_DIR": str(synced.root)}
     first = subprocess.Popen(
         [sys.executable, "-m", "vaultsync", "sync", "-q"],
-        env=synced.env,
+        env=first_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    lock = synced.vault / ".vaultsync" / "lock"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and lock.read_text().strip() != str(first.pid):
-        time.sleep(0.01)  # until the first sync has taken the lock
-    second = synced.vs("sync", code=None)
-    first.wait()
-    assert first.returncode == 0
-    if second.returncode == 3:
+    try:
+        while not (synced.root / "started").exists():  # the first is committing
+            assert first.poll() is None, first.stderr.read() if first.stderr else ""
+            time.sleep(0.01)
+        second = synced.vs("sync", code=3)
         assert f"another vaultsync (pid {first.pid}) is syncing this vault" in second.stderr
-    else:  # the first finished before the second asked: it must then have found nothing
-        assert second.returncode == 0 and "nothing changed" in second.stdout
-    assert "mem/bulk/3999.json" in synced.head_files()
+    finally:
+        (synced.root / "go").touch()
+        first.wait(timeout=120)
+    assert first.returncode == 0
+    assert "mem/new.json" in synced.head_files()
 
 
 def test_a_config_edit_that_drops_sources_is_held(synced: Env) -> None:

@@ -3,6 +3,7 @@ environment and run the installed command against a temp vault."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -23,8 +24,11 @@ def test_wheel_installs_and_runs(env: Env, tmp_path: Path) -> None:
     wheel = next(dist.glob("vaultsync-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "vaultsync/_data/schemas/mcp-knowledge-graph.schema.json" in names
-    for hook in ("post-commit", "post-merge", "pre-commit"):
-        assert f"vaultsync/_data/hooks/{hook}" in names, f"the wheel lacks the {hook} hook"
+    with zipfile.ZipFile(wheel) as whl:
+        for hook in ("post-commit", "post-merge", "pre-commit"):
+            # The scripts themselves, byte for byte (not a README beside them).
+            packed = whl.read(f"vaultsync/_data/hooks/{hook}")
+            assert packed == (ROOT / "hooks" / hook).read_bytes(), hook
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -55,7 +59,16 @@ def test_wheel_installs_and_runs(env: Env, tmp_path: Path) -> None:
     assert "mcp-knowledge-graph" in installed("schemas").stdout
     # The hooks come from the wheel's copy: installing them works without a checkout.
     installed("hooks", "install")
-    assert "vaultsync-hook: pre-commit" in (env.vault / ".git" / "hooks" / "pre-commit").read_text()
+    vault_hook = env.vault / ".git" / "hooks" / "pre-commit"
+    assert "vaultsync-hook: pre-commit" in vault_hook.read_text()
+    assert os.access(vault_hook, os.X_OK)
+    # ... and it works: a hand-made commit of an invalid memory is refused by it.
+    (env.vault / "mcp" / "memory.jsonl").write_text("{not json\n")
+    env.git("add", "mcp/memory.jsonl")
+    refused = subprocess.run(["git", "commit", "-q", "-m", "bad"], cwd=env.vault, env=run_env,
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "commit refused" in refused.stderr, refused.stderr
+    env.git("reset", "-q", "--hard")
     assert (
         env.git("show", "HEAD:mcp/memory.jsonl") == (SAMPLES / "mcp" / "memory.jsonl").read_text()
     )

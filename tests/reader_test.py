@@ -28,34 +28,60 @@ def test_vanished_file(tmp_path: Path) -> None:
         read_snapshot(tmp_path / "gone.json")
 
 
+BLOCK = 65536
 WRITER = """
 import os, sys
-path = sys.argv[1]
-while True:
-    with open(path, "ab") as f:
-        f.write(b"x" * 65536)
-    if os.path.getsize(path) > 1 << 30:
-        os.truncate(path, 0)
+path, blocks = sys.argv[1], int(sys.argv[2])
+n = 0
+fd = os.open(path, os.O_WRONLY)
+while True:  # rewrite the file in place, one write(2) per version: n, n + 1, ...
+    n += 1
+    os.pwrite(fd, b"%08d" % n * 8192 * blocks, 0)
+    os.write(2, b"")  # a syscall between versions: a reader may run here
 """
+
+
+def _versions(data: bytes) -> list[int]:
+    """The writer's version number in each 64 KiB block of `data`."""
+    blocks = [data[i : i + BLOCK] for i in range(0, len(data), BLOCK)]
+    assert all(b == b[:8] * (BLOCK // 8) for b in blocks), "a block that no version wrote"
+    return [int(b[:8]) for b in blocks]
+
+
+def _an_instant(versions: list[int]) -> bool:
+    """Whether the file ever held this: whole version n, or mid-write (write(2) goes
+    from offset 0 up) the first blocks of n + 1 and the rest of n. Blocks read at
+    different moments can show what it never held: n then n + 1, or three versions."""
+    first, last = versions[0], versions[-1]
+    return first - last in (0, 1) and versions == sorted(versions, reverse=True)
 
 
 def test_a_file_changing_while_read_is_never_returned_torn(tmp_path: Path) -> None:
     f = tmp_path / "busy.json"
-    f.write_bytes(b"x" * (8 << 20))
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(f)])
-    outcomes = set()
+    blocks = 128  # 8 MiB
+    f.write_bytes(b"%08d" % 0 * (BLOCK // 8) * blocks)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(f), str(blocks)])
+    returned: list[bytes] = []
+    changing = 0
     try:
-        for _ in range(20):
+        while _versions(f.read_bytes())[-1] == 0:
+            pass  # until the writer is at work
+        for _ in range(50):
             try:
                 snap = read_snapshot(f)
             except Unreadable as exc:
                 assert "changing while being read" in str(exc)
-                outcomes.add("changing")
+                changing += 1
             else:
-                # Whatever came back is one consistent version: its stat size is its length.
                 assert snap.stat[0] == len(snap.data) and snap.blob == blob_id(snap.data)
-                outcomes.add("consistent")
+                returned.append(snap.data)
     finally:
         writer.kill()
         writer.wait()
-    assert outcomes  # every read ended in one of the two honest outcomes
+    # Every snapshot returned is what the file held at one instant (a second read that
+    # must agree: the clock that stamps files moves every few milliseconds, so a stat
+    # taken before and after a read can miss a write made during it).
+    for data in returned:
+        assert _an_instant(_versions(data)), _versions(data)
+    assert len(returned) + changing == 50
+    assert min(_versions(f.read_bytes())) > 1  # the writer was at work throughout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -293,3 +294,40 @@ def test_restore_reads_files_with_a_newline_in_their_name_as_themselves(env: Env
     env.vs("restore", "--at", "HEAD", "--to", str(out), "--yes")
     for name in names:
         assert json.loads((out / "notes" / name).read_text())["content"] == name
+
+
+AGENT_GIT = """#!/bin/sh
+# The real git, but when restore's pre-restore snapshot starts fast-import, the agent
+# writes the file first: after restore read it, before restore writes it.
+case " $* " in *" fast-import "*) [ -f "$AGENT_FILE" ] && cp "$AGENT_FILE" "$AGENT_TARGET" \\
+  && rm "$AGENT_FILE";; esac
+exec "$REAL_GIT" "$@"
+"""
+
+
+def test_a_write_made_after_restore_read_the_file_is_left_alone_and_named(env: Env) -> None:
+    mem = env.records("mem", 2, content="v1")
+    for i in range(2):
+        (mem / f"{i}.json").write_text(json.dumps({"id": str(i), "content": "v2"}))
+    env.vs("sync")
+    target = mem / "1.json"
+    target.write_text(json.dumps({"id": "1", "content": "v3, not synced"}))  # snapshotted
+    later = json.dumps({"id": "1", "content": "v4, written while restore ran"})
+    (env.root / "agent.json").write_text(later)
+    bin_dir = env.root / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(AGENT_GIT)
+    (bin_dir / "git").chmod(0o755)
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True)
+    env.env.update(PATH=f"{bin_dir}:{env.env['PATH']}", REAL_GIT=real.stdout.strip(),
+                   AGENT_FILE=str(env.root / "agent.json"), AGENT_TARGET=str(target))
+    proc = env.vs("restore", "--at", "HEAD~1", "--yes", "--json", code=1)
+    assert not (env.root / "agent.json").exists()  # the agent did write, mid-restore
+    assert target.read_text() == later  # its write stands
+    assert json.loads((mem / "0.json").read_text())["content"] == "v1"  # the rest restored
+    doc = json.loads(proc.stdout)
+    assert doc["changed_meanwhile"] == [str(target)]
+    assert f"{target}: changed after restore read it; left as it is" in proc.stderr
+    # What restore read of it is in the snapshot, so nothing is lost either way.
+    assert "v3, not synced" in env.git("show", f"{doc['snapshot']}:mem/1.json")
+    assert not [p for p in os.listdir(mem) if p.endswith("vaultsync-tmp")]

@@ -4,6 +4,12 @@ import sys
 
 
 def main() -> int:
+    from vaultsync.outcome import entry
+
+    return entry(_main)
+
+
+def _main() -> int:
     if "sync" in sys.argv[1:6]:  # after at most --vault PATH --json --quiet
         # The hot path (cron, git hooks): no typer to import, and git's pass over the
         # sources' indexes starts at once, while the rest of vaultsync is imported.

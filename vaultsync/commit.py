@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 from vaultsync import __version__
+from vaultsync.appended import extend_copy
+from vaultsync.errors import from_os_error
 from vaultsync.fsutil import replace_file
 from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
 from vaultsync.plan import Change, Plan, by_lines
@@ -35,19 +37,39 @@ class Committer:
         self._copied: list[str] = []  # work-tree copies to take back if the commit fails
         self.bytes_in = 0  # what the commit needs on disk, roughly (a full-disk message)
         self._big_version = False  # a new version of a big file: pack it as a delta
+        self._stored: dict[str, str] = {}  # appended files already stored as deltas: blob ids
         self.watch: Watch | None = None  # told of each diffed file (the forgetting alarm)
 
     def __call__(self, c: Change) -> None:
         assert c.data is not None
         self.bytes_in += len(c.data)
         self._copied.append(c.vault_path)
-        self._big_version |= c.kind == "modified" and DELTA_MIN_BYTES <= len(c.data) <= (
-            DELTA_MAX_BYTES
-        )
-        self._copy_in(c.vault_path, c.data)
-        self._marks[c.vault_path] = self.writer.blob(c.data)
+        big = c.kind == "modified" and DELTA_MIN_BYTES <= len(c.data) <= DELTA_MAX_BYTES
+        target = os.path.join(self.vault, c.vault_path)
+        try:
+            extended = bool(c.prefix) and extend_copy(target, c.data, c.prefix)
+            as_delta = big and bool(c.prefix) and self._as_delta(c)
+        except OSError as exc:  # a full, read-only or failing disk, said in words
+            raise from_os_error(exc, self.vault) from None
+        if not extended:
+            self._copy_in(c.vault_path, c.data)
+        if as_delta:
+            assert c.blob is not None
+            self._marks[c.vault_path] = self._stored[c.vault_path] = c.blob
+        else:
+            self._big_version |= big
+            self._marks[c.vault_path] = self.writer.blob(c.data)
         if c.checked is None or not by_lines(c.checked):
             c.data = None  # streamed: a 100,000-file import never holds them all
+
+    def _as_delta(self, c: Change) -> bool:
+        """An append to a big file, stored as a delta of HEAD's version (packwrite)."""
+        from vaultsync import packwrite
+
+        assert c.data is not None
+        if c.blob is None or c.old_blob is None:
+            return False
+        return packwrite.store_append(self.gv, c.old_blob, c.prefix, c.data, c.blob)
 
     @property
     def writer(self) -> CommitWriter:
@@ -89,7 +111,9 @@ class Committer:
         self._copied = []  # committed: the copies are HEAD's now
         if not files:
             return None
-        self.gv.stage([c.vault_path for c in p.changes])
+        stage_blobs(self.gv, self._stored)
+        self.gv.stage([c.vault_path for c in p.changes if c.vault_path not in self._stored])
+        self._stored = {}
         if self._big_version:
             pack_versions(self.gv)
         else:
@@ -99,6 +123,7 @@ class Committer:
     def abort(self) -> None:
         """Nothing of a failed commit stays: git's temporary files, and the work-tree
         copies (put back as HEAD has them), so the next run starts as this one did."""
+        self._stored = {}
         if self._writer is not None:
             self._writer.abort()
             self._writer = None
@@ -122,6 +147,17 @@ class Committer:
             except OSError:
                 break
             folder = folder.parent
+
+
+def stage_blobs(gv: GitVault, blobs: dict[str, str]) -> None:
+    """Index entries for files whose blob id is known (hashed from the bytes that were
+    validated): git does not hash the 30 MB work-tree copy again. Their stat fields stay
+    empty, so the next `git status` compares that file once and refreshes them."""
+    if blobs:
+        gv.clear_stale_lock(gv.git_dir / "index.lock")
+        rows = (f"100644 {blob}\t{vp}\0" for vp, blob in sorted(blobs.items()))
+        data = "".join(rows).encode("utf-8", "surrogateescape")
+        gv.run("update-index", "-z", "--index-info", input=data)
 
 
 def pack_versions(gv: GitVault) -> None:

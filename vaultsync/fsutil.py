@@ -9,7 +9,7 @@ import json
 import os
 import stat as st_mode
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,20 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None, durable: bool = True) -> None:
+def atomic_write(
+    path: Path,
+    data: bytes,
+    *,
+    mode: int | None = None,
+    durable: bool = True,
+    check: Callable[[], None] | None = None,
+) -> None:
     """Replace `path` with `data` so a reader sees the old or the new file, never a mix.
 
     An existing file keeps its permission bits; a new one gets `mode` (default 0600).
     `durable=False` skips the fsyncs, for copies that git already holds durably.
+    `check` runs last, right before the rename: if it raises, `path` is left as it is
+    (the temp file removed) and the exception goes to the caller.
     """
     if mode is None:
         try:
@@ -52,6 +61,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, durable: b
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
+        if check is not None:
+            check()
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from vaultsync.errors import DiskFullError, GitError, GitTimeout, VaultsyncError
+from vaultsync.errors import EXIT_PARTIAL, DiskFullError, GitError, GitTimeout, VaultsyncError
 
 if TYPE_CHECKING:  # imported when a push is classified: a sync's git starts before it
     from vaultsync.result import PushStatus
@@ -78,8 +78,8 @@ def run(
     cmd = ["git", *args]
     try:
         proc = _run(cmd, cwd, input, git_env(env), timeout)
-    except FileNotFoundError:
-        raise VaultsyncError("git is not installed (or not on PATH)") from None
+    except OSError as exc:
+        raise cannot_start(exc) from None
     except subprocess.TimeoutExpired:
         raise GitTimeout(cmd, timeout or 0.0) from None
     if check and proc.returncode != 0:
@@ -149,8 +149,23 @@ def popen(args: Sequence[str], cwd: Path, stderr: IO[bytes]) -> subprocess.Popen
             stderr=stderr,
             env=git_env(),
         )
-    except FileNotFoundError:
-        raise VaultsyncError("git is not installed (or not on PATH)") from None
+    except OSError as exc:
+        raise cannot_start(exc) from None
+
+
+def cannot_start(exc: OSError) -> VaultsyncError:
+    """git could not be started at all: not installed, or the system refused a process
+    (ENOMEM, EMFILE, EAGAIN, a `git` that is not a program). Exit 1: nothing was done."""
+    if isinstance(exc, FileNotFoundError):
+        err = VaultsyncError("git is not installed (or not on PATH)")
+    else:
+        err = VaultsyncError(
+            f"cannot start git: {exc.strerror or exc}",
+            hint="the system is short of memory or open files, or `git` on PATH is broken;"
+            " nothing was changed by this step, run it again once that is fixed",
+        )
+    err.exit_code = EXIT_PARTIAL
+    return err
 
 
 def failure(cmd: Sequence[str], returncode: int, stderr: str, where: Path) -> GitError:

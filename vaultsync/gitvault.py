@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from vaultsync import fsutil, gitrun
 from vaultsync.clock import iso_z as iso_z  # re-exported for older imports
 from vaultsync.clock import utc_now as utc_now
-from vaultsync.errors import GitTimeout, VaultsyncError
+from vaultsync.errors import GitTimeout, LockedError, VaultsyncError
 from vaultsync.fastimport import CommitWriter as CommitWriter
 from vaultsync.fastimport import Ident as Ident
 from vaultsync.gitrun import classify_push_error
@@ -330,8 +330,8 @@ class GitVault:
                 with contextlib.suppress(FileNotFoundError):
                     lock.unlink()
                 return
-            if time.monotonic() >= deadline:
-                raise VaultsyncError(
+            if time.monotonic() >= deadline:  # a held lock (exit 3), as the vault's own
+                raise LockedError(
                     f"{lock} is held by a running process (pid {holders[0]})",
                     hint="wait for it to finish; if it hangs, stop it and run the sync again",
                 )

@@ -40,6 +40,7 @@ class Change:
     checked: schemas.Checked | None = None  # the new version parsed, for the commit body
     old_blob: str | None = None  # HEAD's version, read by id for the commit body
     summary: str | None = None  # known without reading HEAD's version (an append)
+    prefix: int = 0  # > 0: data[:prefix] is proved to be HEAD's version (an append)
 
 
 @dataclass
@@ -155,6 +156,8 @@ def plan(
                 st.moved = True  # saved again, so that its racy cutoff moves on
             st.dirs[src.name] = sc.dirs
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
+        p.unavailable += [f"source {src.name!r}: {m}; nothing of it was deleted"
+                          for m in sc.unlisted]
         if sc.available and sc.single and not st.files.get(src.name):
             _check_still_a_file(sc, gv, st.head)
         if not sc.available:
@@ -333,7 +336,8 @@ def _plan_file(
     if checked.lines and len(data) >= APPEND_MIN_BYTES:
         st.line_schemas[vp] = [blob, checked.schema]
     if grown is not None:
-        return Change(vp, kind, data, snap.stat, blob, None, committed, summary(checked))
+        g = grown[1]
+        return Change(vp, kind, data, snap.stat, blob, None, committed, summary(checked), g.offset)
     keep = checked if kind == "modified" and len(data) <= SUMMARY_MAX_BYTES else None
     if keep is not None and by_lines(keep):
         # Summarised from the lines that differ (commit.summarize): the raw bytes are

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaultsync.state import stat_key
+from vaultsync.state import RACY_WINDOW_NS, stat_key
 
-MAX_ATTEMPTS = 2
+MAX_ATTEMPTS = 3
 
 
 class Unreadable(Exception):
@@ -31,22 +32,37 @@ def blob_id(data: bytes) -> str:
 
 
 def read_snapshot(path: str | Path) -> Snapshot:
-    """Read `path` whole; if it changes while being read, read it once more."""
+    """Read `path` whole; if it changes while being read, read it once more.
+
+    A write within one tick of the file system's clock leaves the stat as it was
+    (Linux stamps files from a clock that moves every few milliseconds, FAT every 2 s),
+    so a file rewritten in place while it was read can look unchanged: a file modified
+    that recently is read twice and kept only when both reads agree."""
     for _ in range(MAX_ATTEMPTS):
-        try:
-            before = os.stat(path)
-            with open(path, "rb") as f:
-                data = f.read()
-                after = os.fstat(f.fileno())
-        except FileNotFoundError:
-            raise Unreadable("vanished while being read") from None
-        except PermissionError:
-            raise Unreadable("permission denied (check the file's owner and mode)") from None
-        except IsADirectoryError:
-            raise Unreadable("became a directory") from None
-        except OSError as exc:
-            raise Unreadable(f"cannot read: {exc.strerror}") from None
-        key = stat_key(after)
-        if stat_key(before) == key and len(data) == after.st_size:
-            return Snapshot(data, key, blob_id(data))
+        data, before, after = _read_once(path)
+        if before != after or len(data) != after[0]:
+            continue
+        if time.time_ns() - max(after[1], after[2]) < RACY_WINDOW_NS:
+            again, _, last = _read_once(path)
+            if again != data or last != after:
+                continue
+        return Snapshot(data, after, blob_id(data))
     raise Unreadable("changing while being read; it will be picked up by the next sync")
+
+
+def _read_once(path: str | Path) -> tuple[bytes, list[int], list[int]]:
+    """The bytes, and the stat before and after reading them."""
+    try:
+        before = os.stat(path)
+        with open(path, "rb") as f:
+            data = f.read()
+            after = os.fstat(f.fileno())
+    except FileNotFoundError:
+        raise Unreadable("vanished while being read") from None
+    except PermissionError:
+        raise Unreadable("permission denied (check the file's owner and mode)") from None
+    except IsADirectoryError:
+        raise Unreadable("became a directory") from None
+    except OSError as exc:
+        raise Unreadable(f"cannot read: {exc.strerror}") from None
+    return data, stat_key(before), stat_key(after)

@@ -9,6 +9,7 @@ again: git reports the files in it edited in place.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat as st_mode
 from collections.abc import Iterator
@@ -52,6 +53,7 @@ class SourceScan:
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)  # credential files left out (vault paths)
+    unlisted: list[str] = field(default_factory=list)  # folders below the root not listable
     # Folders whose names this scan fully accounted for, by stat: the next scan need
     # not list them while their stat stays (see gitindex.py).
     dirs: dict[str, list[int]] = field(default_factory=dict)
@@ -196,9 +198,16 @@ class _Walk:
         for rel in paths:
             folder, _, name = rel.rpartition("/")
             self.changed_in.setdefault(folder, set()).add(name)
-        for rel in fast.dirs:
-            if rel:
-                self.children.setdefault(rel.rpartition("/")[0], []).append(rel)
+        # Every folder the state knows (a folder left unrecorded, e.g. for holding a FIFO,
+        # is still there) and each one between it and the root: an unmoved parent's
+        # subfolders are visited, never taken as gone.
+        below: dict[str, set[str]] = {}
+        for rel in fast.dirs.keys() | self.known.keys():
+            while rel:
+                parent = rel.rpartition("/")[0]
+                below.setdefault(parent, set()).add(rel)
+                rel = parent
+        self.children = {k: sorted(v) for k, v in below.items()}
 
     def _unchanged(self, path: str, folder: str, key: list[int]) -> list[tuple[str, str]]:
         """A folder whose stat has not moved since it was listed holds the same names:
@@ -251,9 +260,17 @@ class _Walk:
                 self.result.racy = True
             listing = os.scandir(path)  # iterated lazily: a list of 20k entries costs 60 ms
         except OSError as exc:
-            # What cannot be listed is unknown, not gone: nothing of the source is deleted.
-            self.result.available = False
-            self.result.reason = f"cannot list folder {path}: {exc.strerror}"
+            # What cannot be listed is unknown, not gone: nothing below it is deleted. The
+            # root: the source is unavailable; a folder below it: the rest still syncs.
+            if folder and exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                return []  # gone since its parent was listed: a deletion, as a listing finds
+            if not folder:
+                self.result.available = False
+                self.result.reason = f"cannot list folder {path}: {exc.strerror}"
+                return []
+            self.result.unlisted.append(f"cannot list folder {path}: {exc.strerror}")
+            under = folder + "/"
+            self.folders_seen.update(f for f in self.known if f == folder or f.startswith(under))
             return []
         self.folders_seen.add(folder)
         rel_dir = folder + "/" if folder else ""
@@ -363,7 +380,9 @@ class _Walk:
             return None
         try:
             return os.stat(e.path)
-        except OSError:
+        except OSError as exc:
+            if exc.errno == errno.ELOOP and self.include.match(rel):
+                self.result.skipped.append(Skipped(Path(e.path), "symlink loop"))
             return None  # dangling
 
 

@@ -57,6 +57,9 @@ def _judge(fig: Figures, what: str, r: Run) -> None:
     if r.code == 70:
         fig.add("exit_70")
         fig.note(f"{what}: exit 70: {r.err[-300:]}")
+    if "cannot load its own code" in r.err:
+        # open(2) failed for one of vaultsync's lazily imported modules: said in words
+        fig.add("own_code_unloadable")
     if r.traceback and "<frozen importlib" in r.err:
         # open(2) failed for one of Python's own modules (vaultsync imports lazily):
         # the interpreter cannot load its code; counted, not vaultsync's to handle.
@@ -154,7 +157,7 @@ def _cases(quick: bool, rng: random.Random) -> list[tuple[str, float, int]]:
     points = (*POINTS, "posix/io/oc/open")
     out = [(p, pr, e) for p in points for pr in probs for e in ERRNOS.values()]
     rng.shuffle(out)
-    return out[:4] if quick else out
+    return out[:2] if quick else out  # quick: the k-th call part covers more
 
 
 def run(quick: bool, seed: int) -> Figures:
@@ -170,8 +173,8 @@ def run(quick: bool, seed: int) -> Figures:
         lab.setup()
         cases = _cases(quick, rng)
         _sync_cases(fig, lab, cases, rng)
-        _restore_cases(fig, lab, cases if not quick else cases[:2], rng)
-        _init_cases(fig, lab, cases if not quick else cases[:2], rng)
+        _restore_cases(fig, lab, cases if not quick else cases[:1], rng)
+        _init_cases(fig, lab, cases if not quick else cases[:1], rng)
         from scripts.torturelib import disks
 
         disks.full_disk(fig, quick)

@@ -151,7 +151,7 @@ def _source_replaced(fig: Figures, lab: Lab) -> None:
         if after != before:
             fig.add("deleted_wrongly")
             fig.note("a source replaced by a file changed HEAD")
-        if "is a file now" not in r.out + r.err:
+        if "a file took its place" not in r.out + r.err:
             fig.add("unnamed")
             fig.note(f"a source replaced by a file, not said: {r.out[:200]} {r.err[:200]}")
     lab.src.unlink()

@@ -102,7 +102,7 @@ def orphan_lock(fig: Figures) -> None:
         fig.add("orphan_runs")
         fig.add(f"orphan_exit_{r.code}")
         fig.note(f"sync beside a live index.lock holder: exit {r.code}: {r.err.strip()[:240]}")
-        if r.code in (70, -1) or r.traceback:  # 2 today (README: 3 = a lock is held)
+        if r.code != 3 or r.traceback:  # README: 3 = a lock is held
             fig.add("bad_exits")
         if not lock.exists() or lock.stat().st_ino != ino:
             fig.add("lock_deleted_under_git")

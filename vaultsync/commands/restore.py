@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -15,23 +13,20 @@ from typing import Any
 
 from vaultsync import config, schemas, summary, when
 from vaultsync.commands.log import vault_paths
+from vaultsync.commands.restorewrite import clean_leftovers, write_all, write_path
 from vaultsync.commit import commit_plan
 from vaultsync.config import Config
-from vaultsync.errors import EXIT_OK, UsageError, VaultsyncError
-from vaultsync.fsutil import TMP_SUFFIX, atomic_write, not_a_folder, vault_lock
+from vaultsync.errors import EXIT_OK, EXIT_PARTIAL, UsageError, from_os_error
+from vaultsync.fsutil import atomic_write, not_a_folder, vault_lock
 from vaultsync.gitvault import GitVault, utc_now
 from vaultsync.plan import Change, Plan, secret_findings
-from vaultsync.reader import Unreadable, blob_id, read_snapshot
+from vaultsync.reader import Snapshot, Unreadable, blob_id, read_snapshot
 from vaultsync.state import Rejection
 
 REDACTED_NOTE = (
     'holds [REDACTED:<kind>] where the source had secrets (secrets = "redact"): '
     "the secrets themselves were never in the vault"
 )
-
-# atomic_write's temp name: tempfile.mkstemp(prefix=".NAME.", suffix=TMP_SUFFIX)
-_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TMP_SUFFIX) + r"\Z", re.DOTALL)
-
 
 @dataclass
 class Action:
@@ -41,6 +36,7 @@ class Action:
     data: bytes
     current: bytes | None
     detail: list[str]  # a short semantic diff, or what a merge brings back
+    seen: list[int] | None = None  # the target's stat when `current` was read
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,7 +70,7 @@ def run(vault: Path, req: Request) -> int:
     blobs = gv.read_blobs(commit, wanted)
     actions = plan_all(cfg, wanted, blobs, req)
     if req.dry_run:
-        return report(actions, commit, None, [], req)
+        return report(actions, commit, None, [], req, [])
     asked = any(a.kind == "overwrite" for a in actions) and not req.yes
     if asked:
         confirm(actions)
@@ -88,12 +84,18 @@ def run(vault: Path, req: Request) -> int:
                 hint="run the restore again to see what it would overwrite now",
             )
         actions = again
-        _clean_leftovers(actions)
-        snapshot, kept = (
-            (None, []) if req.to_dir else snapshot_current(vault, gv, cfg, actions, req.at)
-        )
-        _write(actions)
-    return report(actions, commit, snapshot, kept, req)
+        clean_leftovers(actions)
+        try:
+            snapshot, kept = (
+                (None, []) if req.to_dir else snapshot_current(vault, gv, cfg, actions, req.at)
+            )
+        except OSError as exc:  # the vault's disk: full, read-only, failing
+            err = from_os_error(exc, vault)
+            err.message += " (the pre-restore snapshot); nothing was restored"
+            raise err from None
+        # A file the agent wrote after it was read above is left alone and named.
+        left = write_all(actions)
+    return report(actions, commit, snapshot, kept, req, left)
 
 
 def plan_all(cfg: Config, wanted: list[str], blobs: dict[str, bytes], req: Request) -> list[Action]:
@@ -105,38 +107,6 @@ def plan_all(cfg: Config, wanted: list[str], blobs: dict[str, bytes], req: Reque
 def _changed_since(before: list[Action], now: list[Action]) -> Path | None:
     seen = {a.target: a.current for a in before}
     return next((a.target for a in now if seen.get(a.target, a.current) != a.current), None)
-
-
-def _write(actions: list[Action]) -> None:
-    todo = [a for a in actions if a.kind != "unchanged"]
-    for done, a in enumerate(todo):
-        path = write_path(a.target)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic_write(path, a.data)
-        except OSError as exc:
-            raise VaultsyncError(
-                f"{a.target}: cannot write it ({exc.strerror or exc}); "
-                f"{done} of {len(todo)} file(s) were restored before it",
-                hint="fix the cause and run the restore again: what is restored stays so",
-            ) from None
-
-
-def write_path(target: Path) -> Path:
-    """Where a file is written: a symlinked file is written at the link's target, so the
-    link stays a link."""
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
-
-
-def _clean_leftovers(actions: list[Action]) -> None:
-    """A killed restore leaves its temp files (`.NAME.XXXXXXXX.vaultsync-tmp`, exactly
-    atomic_write's pattern) in the user's folders: remove them before writing there."""
-    for folder in sorted({write_path(a.target).parent for a in actions}):
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(folder):
-                if _LEFTOVER.match(entry.name) and entry.is_file(follow_symlinks=False):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
 
 
 def select(cfg: Config, gv: GitVault, commit: str, req: Request) -> list[str]:
@@ -171,22 +141,24 @@ def plan_file(cfg: Config, vp: str, past: bytes, req: Request) -> Action:
             f"{vp}: its source is not tracked now, so it has no place on disk",
             hint="restore it with --to DIR",
         )
-    current = _read_current(target)
+    snap = _read_current(target)
     # secrets = "redact": the vault never held the secrets, so neither does what comes back.
     redacted = [REDACTED_NOTE] if b"[REDACTED:" in past else []
-    if current is None:
+    if snap is None:
         _refuse_blocked(write_path(target))
         return Action(vp, target, "create", past, None, redacted)
+    current = snap.data
     data, detail = (
         _merge(cfg, vp, current, past, req)
         if req.merge
         else (past, _short_diff(cfg, vp, current, past))
     )
     kind = "unchanged" if data == current else "overwrite"
-    return Action(vp, target, kind, data, current, detail + redacted if kind == "overwrite" else [])
+    detail = detail + redacted if kind == "overwrite" else []
+    return Action(vp, target, kind, data, current, detail, snap.stat)
 
 
-def _read_current(target: Path) -> bytes | None:
+def _read_current(target: Path) -> Snapshot | None:
     """The file there now (None: nothing); never opens what is not a regular file: a
     FIFO would block the restore forever."""
     try:
@@ -207,7 +179,7 @@ def _read_current(target: Path) -> bytes | None:
             hint="move it out of the way and run the restore again, or restore with --to DIR",
         )
     try:
-        return read_snapshot(target).data
+        return read_snapshot(target)
     except Unreadable as exc:
         raise UsageError(f"{target}: {exc}", hint="fix it, or restore with --to DIR") from None
 
@@ -370,8 +342,17 @@ def print_actions(actions: list[Action], req: Request) -> None:
 
 
 def report(
-    actions: list[Action], commit: str, snapshot: str | None, kept: list[Path], req: Request
+    actions: list[Action],
+    commit: str,
+    snapshot: str | None,
+    kept: list[Path],
+    req: Request,
+    left: list[Path],
 ) -> int:
+    code = EXIT_PARTIAL if left else EXIT_OK
+    for t in left:
+        print(f"warning: {t}: changed after restore read it; left as it is, not restored "
+              "(run the restore again to restore it)", file=sys.stderr)
     if req.json_out:
         doc = {
             "commit": commit,
@@ -379,14 +360,17 @@ def report(
             "snapshot": snapshot,
             "kept_outside_git": [str(k) for k in kept],
             "files": [a.to_json() for a in actions],
+            "changed_meanwhile": [str(t) for t in left],
         }
         print(json.dumps(doc, indent=2))
-        return EXIT_OK
+        return code
     if req.quiet:
-        return EXIT_OK
+        return code
+    if left:
+        actions = [a for a in actions if a.target not in left]
     print_actions(actions, req)
     if snapshot:
         print(f"the content these replaced is in commit {snapshot[:10]} (pre-restore snapshot)")
     for k in kept:
         print(f"replaced content holding a secret is kept outside git (0600): {k}")
-    return EXIT_OK
+    return code
