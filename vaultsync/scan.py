@@ -202,7 +202,7 @@ class _Walk:
         # is still there) and each one between it and the root: an unmoved parent's
         # subfolders are visited, never taken as gone.
         below: dict[str, set[str]] = {}
-        for rel in fast.dirs.keys() | self.known.keys():
+        for rel in fast.dirs.keys() | self.state.folder_names(self.src.name):  # no detail read
             while rel:
                 parent = rel.rpartition("/")[0]
                 below.setdefault(parent, set()).add(rel)
@@ -270,7 +270,8 @@ class _Walk:
                 return []
             self.result.unlisted.append(f"cannot list folder {path}: {exc.strerror}")
             under = folder + "/"
-            self.folders_seen.update(f for f in self.known if f == folder or f.startswith(under))
+            names = self.state.folder_names(self.src.name)
+            self.folders_seen.update(f for f in names if f == folder or f.startswith(under))
             return []
         self.folders_seen.add(folder)
         rel_dir = folder + "/" if folder else ""
