@@ -198,11 +198,12 @@ class _Walk:
         for rel in paths:
             folder, _, name = rel.rpartition("/")
             self.changed_in.setdefault(folder, set()).add(name)
-        # Every folder the state knows (a folder left unrecorded, e.g. for holding a FIFO,
-        # is still there) and each one between it and the root: an unmoved parent's
-        # subfolders are visited, never taken as gone.
+        # Every folder recorded (settled or not: a folder holding a FIFO is recorded
+        # UNSETTLED) or named in the summary's folder counts, and each one between it and
+        # the root: an unmoved parent's subfolders are visited, never taken as gone. Not
+        # self.known: it would load the state's detail, which a no-change sync never reads.
         below: dict[str, set[str]] = {}
-        for rel in fast.dirs.keys() | self.state.folder_names(self.src.name):  # no detail read
+        for rel in fast.dirs.keys() | self.state.folder_names(self.src.name):
             while rel:
                 parent = rel.rpartition("/")[0]
                 below.setdefault(parent, set()).add(rel)
