@@ -491,6 +491,9 @@ class Bench:
         home = work / "home"
         home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "VAULTSYNC_"))}
+        # vaultsync runs as installed, from .pyc files: a session that sets this would
+        # have every run compile vaultsync's modules again (~0.1 s of each sync).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         ident = {"NAME": "bench", "EMAIL": "bench@example.invalid"}
         env.update(
             {f"GIT_{who}_{k}": v for who in ("AUTHOR", "COMMITTER") for k, v in ident.items()}
@@ -653,6 +656,29 @@ def peak_of(title: str, rows: Sequence[Row], largest: int, note: str = "", key: 
     return MemRow(title, worst.ours.peak_mb, largest, f"in: {worst.scenario}. {note}".strip(), key)
 
 
+def dirty_mb() -> float:
+    """Data written but not yet on disk (Dirty + Writeback in /proc/meminfo)."""
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+    except OSError:
+        return 0.0
+    kb = [int(line.split()[1]) for line in lines if line.startswith(("Dirty:", "Writeback:"))]
+    return sum(kb) / 1024
+
+
+def settle() -> None:
+    """Before a first import: the previous contender's writes (100,000 copies, loose
+    objects, a removed vault: 50-570 MB here) flushed to disk, so that they are not
+    written back during the next contender's run, which vaultsync's fsyncs would wait
+    for. This removes one source of noise; what moved the ratio most (0.90x-1.76x in
+    three flushed runs) was the load other processes put on the 2 cores: vaultsync's
+    import is mostly Python CPU time, the shell recipe's mostly the kernel's and C."""
+    before = dirty_mb()
+    t0 = time.monotonic()
+    os.sync()
+    say(f"flushed {before:.0f} MB of dirty pages in {time.monotonic() - t0:.1f} s")
+
+
 def write_listing(path: Path, rels: Sequence[str]) -> tuple[Path, Path]:
     """The changed files, newline-separated (GitPython) and NUL-separated (xargs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -669,8 +695,18 @@ def first_import(b: Bench, spec: RecordsSpec, tools: dict[str, Tool], rels: list
     for rep in range(spec.import_reps):
         say(f"{spec.title}: first import, run {rep + 1} of at most {spec.import_reps}")
         b.new_vault(vs.vault, [(vs.src, "records")])
+        settle()
         ours.add(b.sync(vs.vault))
-        shell.add(b.shell(sh.src, b.new_git(sh.vault)))
+        b.new_git(sh.vault)
+        settle()
+        shell.add(b.shell(sh.src, sh.vault))
+        load = os.getloadavg()[0]
+        if len(ours.walls) == len(shell.walls) == rep + 1:
+            say(
+                f"first import {rep + 1}: vaultsync {ours.walls[-1]:.1f} s, shell recipe "
+                f"{shell.walls[-1]:.1f} s ({ours.walls[-1] / shell.walls[-1]:.2f}x), "
+                f"load {load:.1f}"
+            )
         if spec.gitpython_import and rep == 0:  # once: it is slow, and context only
             gitpy.add(b.gitpython(gp.src, b.new_git(gp.vault), every))
         if ours.walls and ours.walls[-1] + shell.walls[-1] > b.sizes.import_budget_s:
@@ -1286,6 +1322,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--reps", type=int, help="runs per scenario (default 5, quick 3)")
     parser.add_argument(
+        "--import-runs",
+        type=int,
+        help="first imports of each records set, whatever they take (default: at most 3, "
+        "fewer when one round exceeds the time budget)",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="comma list of groups: context,a,b,c,d,"
@@ -1373,6 +1415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     if args.reps:
         sizes = replace(sizes, reps=args.reps)
+    if args.import_runs:
+        sizes = replace(sizes, import_reps=args.import_runs, import_budget_s=float("inf"))
     only = {g for g in args.only.split(",") if g}
     output = args.output or (
         ROOT / "docs" / "BENCHMARKS.md"

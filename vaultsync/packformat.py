@@ -184,24 +184,30 @@ def appends_only(delta: bytes) -> bool:
         if cmd & 0x80:
             if inserted:
                 return False
-            offset = size = 0
-            for k in range(4):
-                if cmd & (1 << k):
-                    offset |= delta[i] << (8 * k)
-                    i += 1
-            for k in range(3):
-                if cmd & (0x10 << k):
-                    size |= delta[i] << (8 * k)
-                    i += 1
+            offset, size, i = _copy_op(delta, i, cmd)
             if offset != copied:
                 return False
-            copied += size or 0x10000
+            copied += size
         elif cmd:
             inserted += cmd
             i += cmd
         else:
             return False
     return i == len(delta) and copied == src and src + inserted == dst
+
+
+def _copy_op(delta: bytes, i: int, cmd: int) -> tuple[int, int, int]:
+    """A copy instruction's offset and size (0 means 64 KiB), and where the next starts."""
+    offset = size = 0
+    for k in range(4):
+        if cmd & (1 << k):
+            offset |= delta[i] << (8 * k)
+            i += 1
+    for k in range(3):
+        if cmd & (0x10 << k):
+            size |= delta[i] << (8 * k)
+            i += 1
+    return offset, size or 0x10000, i
 
 
 def apply_delta(base: bytes, delta: bytes) -> bytes:
@@ -215,16 +221,7 @@ def apply_delta(base: bytes, delta: bytes) -> bytes:
         cmd = delta[i]
         i += 1
         if cmd & 0x80:
-            offset = size = 0
-            for k in range(4):
-                if cmd & (1 << k):
-                    offset |= delta[i] << (8 * k)
-                    i += 1
-            for k in range(3):
-                if cmd & (0x10 << k):
-                    size |= delta[i] << (8 * k)
-                    i += 1
-            size = size or 0x10000
+            offset, size, i = _copy_op(delta, i, cmd)
             if offset + size > len(base):
                 raise PackFormatError("copy past the end of the base")
             out += base[offset : offset + size]

@@ -199,11 +199,11 @@ class _Walk:
             folder, _, name = rel.rpartition("/")
             self.changed_in.setdefault(folder, set()).add(name)
         # Every folder recorded (settled or not: a folder holding a FIFO is recorded
-        # UNSETTLED) and each one between it and the root: an unmoved parent's
-        # subfolders are visited, never taken as gone. Not self.known: reading it would
-        # load the state's detail, which a sync with nothing changed never reads.
+        # UNSETTLED) or named in the summary's folder counts, and each one between it and
+        # the root: an unmoved parent's subfolders are visited, never taken as gone. Not
+        # self.known: it would load the state's detail, which a no-change sync never reads.
         below: dict[str, set[str]] = {}
-        for rel in fast.dirs:
+        for rel in fast.dirs.keys() | self.state.folder_names(self.src.name):
             while rel:
                 parent = rel.rpartition("/")[0]
                 below.setdefault(parent, set()).add(rel)
@@ -271,7 +271,8 @@ class _Walk:
                 return []
             self.result.unlisted.append(f"cannot list folder {path}: {exc.strerror}")
             under = folder + "/"
-            self.folders_seen.update(f for f in self.known if f == folder or f.startswith(under))
+            names = self.state.folder_names(self.src.name)
+            self.folders_seen.update(f for f in names if f == folder or f.startswith(under))
             return []
         self.folders_seen.add(folder)
         rel_dir = folder + "/" if folder else ""
@@ -280,10 +281,8 @@ class _Walk:
         subfolders: list[tuple[str, str]] = []
         said = len(self.result.skipped) + len(self.result.excluded)
         # With git's index (fast), a known file git does not report is the committed
-        # content: it is counted without a stat, as in a folder that is not listed. Not
-        # in a racy folder: git compares seconds only, the state's stat nanoseconds.
-        fast = self.fast is not None and settled
-        vouched = self.changed_in.get(folder, set()) if fast else None
+        # content: it is counted without a stat, as in a folder that is not listed.
+        vouched = self.changed_in.get(folder, set()) if self.fast is not None else None
         with listing:
             self._entries(listing, rel_dir, known, seen, subfolders, vouched)
         self.result.seen += len(seen)
@@ -327,6 +326,14 @@ class _Walk:
                 if name != ".git" and not (has_exclude and exclude(rel_dir + name + "/")):
                     subfolders.append((e.path, rel_dir + name))
                 continue
+            if vouched is not None and st is None and name not in vouched:
+                i = index.get(name)
+                # Known (so it passed the same globs), and git compared its stat (or
+                # content) with the commit; but git compares whole seconds, so not for
+                # a file whose stat was recent when it was read.
+                if i is not None and max(stat[4 * i + 1], stat[4 * i + 2]) < cutoff:
+                    seen.add(name)
+                    continue
             if by_suffix is not None:
                 if not name.endswith(by_suffix):
                     continue
@@ -336,9 +343,6 @@ class _Walk:
                 continue
             if has_credentials and credentials.match(name, rel_dir + name):
                 self.result.excluded.append(f"{self.src.name}/{rel_dir}{name}")
-                continue
-            if vouched is not None and st is None and name in index and name not in vouched:
-                seen.add(name)  # git compared its stat (or content) with the commit
                 continue
             if st is None:
                 try:

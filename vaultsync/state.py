@@ -102,6 +102,16 @@ class Folder:
         size, mtime, ctime, ino = self.stat[j : j + 4]
         return Entry(size, mtime, ctime, ino, self.blobs[BLOB_LEN * i : BLOB_LEN * (i + 1)])
 
+    def set(self, name: str, entry: Entry) -> None:
+        """One entry written: in place when the name is known (a sync that changes 100
+        files of a 20,000-file folder does not turn it into a dict), else via the dict."""
+        i = self.index.get(name) if self._dict is None else None
+        if i is None:
+            self.as_dict()[name] = entry
+            return
+        self.stat[4 * i : 4 * i + 4] = entry[:4]
+        self.blobs = self.blobs[: BLOB_LEN * i] + entry.blob + self.blobs[BLOB_LEN * (i + 1) :]
+
     def as_dict(self) -> dict[str, Entry]:
         if self._dict is None:
             self._dict = {n: e for n in self.names if (e := self.get(n)) is not None}
@@ -243,7 +253,7 @@ class State:
         source, folder, name = split(vault_path)
         folders = self.files.setdefault(source, {})
         f = folders.setdefault(folder, Folder([], [], ""))
-        f.as_dict()[name] = entry
+        f.set(name, entry)
         self.touched.add(vault_path)
         self.files.changed.add(source)
 
