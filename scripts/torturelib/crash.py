@@ -143,6 +143,8 @@ def run(kills: int, seed: int) -> Figures:
         for k in differ:
             fig.add("changes_lost")
             fig.note(f"HEAD differs from the source at the end: {k}")
+        if differ:  # what the last sync said, for whoever reads the figures
+            fig.note(f"final sync exit {final.code}: {(final.out + final.err)[-600:]}")
         for c in set(reported):
             ok = subprocess.run(
                 ["git", "merge-base", "--is-ancestor", c, "HEAD"], cwd=lab.vault, env=lab.env,
