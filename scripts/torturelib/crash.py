@@ -140,11 +140,11 @@ def run(kills: int, seed: int) -> Figures:
             fig.note(f"final sync exit {final.code}: {final.err[:300]}")
         head, disk = lab.head(), lab.sources()
         differ = sorted(k for k in set(head) | set(disk) if head.get(k) != disk.get(k))
+        if differ:  # what the last sync said first: the notes are capped at 20
+            fig.note(f"final sync exit {final.code}: {(final.out + final.err)[-600:]}")
         for k in differ:
             fig.add("changes_lost")
             fig.note(f"HEAD differs from the source at the end: {k}")
-        if differ:  # what the last sync said, for whoever reads the figures
-            fig.note(f"final sync exit {final.code}: {(final.out + final.err)[-600:]}")
         for c in set(reported):
             ok = subprocess.run(
                 ["git", "merge-base", "--is-ancestor", c, "HEAD"], cwd=lab.vault, env=lab.env,
