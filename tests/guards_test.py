@@ -70,6 +70,24 @@ def test_a_killed_syncs_lock_never_blocks_the_next_run(synced: Env) -> None:
     assert "committed" in synced.vs("sync").stdout
 
 
+@pytest.mark.parametrize("lock", ["refs/heads/main.lock", "HEAD.lock", "packed-refs.lock"])
+def test_a_ref_lock_left_by_a_killed_git_never_blocks_the_next_commit(
+    synced: Env, lock: str
+) -> None:
+    """Found by scripts/torture's crash part: a git killed while updating the branch left
+    refs/heads/main.lock, and every later sync failed with "cannot lock ref"."""
+    (synced.vault / ".git" / lock).write_text("")
+    (synced.home / "mem" / "a.json").write_text('{"id": "after the crash"}')
+    done = synced.vs("sync")
+    assert done.returncode == 0, done.stderr
+    assert "committed" in done.stdout
+    assert not (synced.vault / ".git" / lock).exists()
+    shown = subprocess.run(
+        ["git", "show", "HEAD:" + "mem/a.json"], cwd=synced.vault, capture_output=True
+    )
+    assert b"after the crash" in shown.stdout
+
+
 def test_a_sync_killed_mid_run_loses_nothing(synced: Env) -> None:
     mem = synced.home / "mem" / "bulk"
     mem.mkdir()

@@ -179,7 +179,12 @@ class GitVault:
         return [_log_entry(chunk) for chunk in out.split("\x01") if chunk]
 
     def writer(self) -> CommitWriter:
-        self.clear_stale_lock(self.git_dir / "index.lock")
+        # A git killed mid-commit leaves its ref's lock too: left there, every later
+        # commit fails with "cannot lock ref" until someone removes it by hand.
+        heads = self.git_dir / "refs" / "heads"
+        named = [self.git_dir / n for n in ("index.lock", "HEAD.lock", "packed-refs.lock")]
+        for lock in [*named, *heads.glob("*.lock")]:
+            self.clear_stale_lock(lock)
         return CommitWriter(self)
 
     def commit_files(
