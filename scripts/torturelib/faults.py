@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import time
 
-from scripts.torturelib.lab import FORMATS, Figures, Lab, Run, blob_id, tree_hash
+from scripts.torturelib.lab import FORMATS, Figures, Lab, Run, blob_id, restore_recovers, tree_hash
 
 POINTS = ("posix/io/rw/write", "posix/io/sync/fsync", "posix/io/dir/rename")
 ERRNOS = {"ENOSPC": 28, "EIO": 5}
@@ -118,15 +118,7 @@ def _restore_cases(fig: Figures, lab: Lab, cases: list[tuple[str, float, int]],
             if blob_id(data) not in known:  # neither a version in the vault nor a snapshot
                 fig.add("sources_changed")
                 fig.note(f"{what}: {vp} holds content that is in no commit (torn write?)")
-        if not lab.fsck_ok():
-            fig.add("repos_corrupted")
-            fig.note(f"{what}: fsck failed")
-        clean = lab.vs("restore", "--at", "HEAD~1", "--yes")
-        if clean.code != 0:
-            fig.add("retry_failed")
-            fig.note(f"{what}: the clean retry exited {clean.code}: {clean.err[:300]}")
-        if lab.vs("sync").code not in (0, 1):
-            fig.add("retry_failed")
+        restore_recovers(fig, lab, what)
 
 
 def _init_cases(fig: Figures, lab: Lab, cases: list[tuple[str, float, int]],

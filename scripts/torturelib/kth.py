@@ -20,7 +20,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from scripts.torturelib.lab import FORMATS, Figures, Lab, Run, blob_id, tree_hash
+from scripts.torturelib.lab import FORMATS, Figures, Lab, Run, blob_id, restore_recovers, tree_hash
 
 HERE = Path(__file__).resolve().parent
 POSIX_PRELOAD = Path("/usr/lib/fiu/fiu_posix_preload.so")
@@ -157,16 +157,7 @@ def _restore_point(fig: Figures, lab: Lab, shim: Shim, n: int, point: str, k: in
     if lost:  # replaced without its snapshot
         fig.add("changes_lost", len(lost))
         fig.note(f"{what}: replaced before its snapshot: {lost[:3]}")
-    if not lab.fsck_ok():
-        fig.add("repos_corrupted")
-        fig.note(f"{what}: fsck failed")
-    clean = lab.vs("restore", "--at", "HEAD~1", "--yes")
-    if clean.code != 0:
-        fig.add("retry_failed")
-        fig.note(f"{what}: the clean retry exited {clean.code}: {clean.err[:300]}")
-    if lab.vs("sync").code not in (0, 1):
-        fig.add("retry_failed")
-        fig.note(f"{what}: the sync after it failed")
+    restore_recovers(fig, lab, what)
     return faults
 
 

@@ -226,3 +226,17 @@ class Writer(threading.Thread):
     def halt(self) -> None:
         self.stop.set()
         self.join()
+
+
+def restore_recovers(fig: Figures, lab: Lab, what: str) -> None:
+    """After a faulty restore: fsck clean, a clean restore and the next sync succeed."""
+    if not lab.fsck_ok():
+        fig.add("repos_corrupted")
+        fig.note(f"{what}: fsck failed")
+    clean = lab.vs("restore", "--at", "HEAD~1", "--yes")
+    if clean.code != 0:
+        fig.add("retry_failed")
+        fig.note(f"{what}: the clean retry exited {clean.code}: {clean.err[:300]}")
+    if lab.vs("sync").code not in (0, 1):
+        fig.add("retry_failed")
+        fig.note(f"{what}: the sync after it failed")
