@@ -155,6 +155,8 @@ def record(st: State, p: Plan, commit: str | None) -> bool:
             st.drop(c.vault_path)
         elif c.vault_path != config.CONFIG_NAME and c.blob is not None:
             st.put(c.vault_path, state.Entry.of(c.stat, c.blob))
+            if c.prefix:  # an append: its blob is the hash of the bytes read, unredacted
+                st.hashed.add(c.vault_path)
     for vp, entry in p.refreshed.items():
         st.put(vp, entry)
     scanned = {sc.source.name for sc in p.scans if sc.available}

@@ -229,6 +229,9 @@ class State:
     # Per source, the detail file `.last_sync` names, as it was loaded.
     details: dict[str, Detail] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # vault paths put or dropped this run
+    # Put this run from bytes it read and hashed as they are (an append): the entry's
+    # stat is that read's, and may go into the git index unhashed (indexfile.py).
+    hashed: set[str] = field(default_factory=set)
     roots: dict[str, str] = field(default_factory=dict)  # folder sources scanned this run
     index_roots: dict[str, str] = field(default_factory=dict)  # where the last scans were
     rebuilt: bool = False
