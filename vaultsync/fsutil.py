@@ -31,6 +31,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _mkstemp(folder: Path, prefix: str) -> tuple[int, str]:
+    """tempfile.mkstemp's file (created exclusively, mode 0600, a random name) without
+    importing tempfile (shutil, random, bz2, lzma: ~3 ms of every sync's start-up)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        name = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{TMP_SUFFIX}")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", str(folder))
+
+
 def atomic_write(
     path: Path,
     data: bytes,
@@ -51,9 +64,7 @@ def atomic_write(
             mode = os.stat(path).st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o600
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    fd, tmp = _mkstemp(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
