@@ -137,6 +137,18 @@ def test_the_stat_is_taken_only_by_the_blob_and_the_stat_that_were_read(tmp_path
     assert index.read_bytes() == before  # nothing to patch: nothing written
 
 
+def test_a_recent_file_with_whole_second_stamps_takes_no_stat(tmp_path: Path) -> None:
+    """Where the file system stamps whole seconds, the check right before the write
+    cannot see a rewrite in the same second: such a file is left to git's refresh."""
+    repo, index, root = setup(tmp_path)
+    whole = (time.time_ns() // 10**9) * 10**9
+    os.utime(root / "a.jsonl", ns=(whole, whole))
+    assert indexfile.record_stats(index, root, wanted(root, "a.jsonl")) == set()
+    old = whole - 10 * 10**9  # long settled: a later rewrite moves the second
+    os.utime(root / "a.jsonl", ns=(old, old))
+    assert indexfile.record_stats(index, root, wanted(root, "a.jsonl")) == {b"a.jsonl"}
+
+
 def test_the_snapshot_is_trusted_not_rehashed(tmp_path: Path) -> None:
     """The proof that git did not hash the file: an entry whose blob the file does not
     hash to still takes the stat the state names (a refresh would never record it).

@@ -18,7 +18,11 @@ holds. Here the index git has just written is patched in place of that refresh:
   written as git writes it: `<index>.lock` created exclusively, fsynced, renamed.
 
 git's racy rule still holds: an entry whose mtime is not older than the index file's is
-compared by content the next time git reads it."""
+compared by content the next time git reads it. git here compares whole seconds, so the
+stat is checked again, to the nanosecond, right before the index is written: a rewrite
+after that check lands in the index file's second (racy: compared by content) or in a
+later one (the stat differs). A file system that stamps whole seconds cannot show a
+same-second rewrite that way: a recent file there takes no stat (git's refresh does)."""
 
 from __future__ import annotations
 
@@ -26,8 +30,11 @@ import contextlib
 import hashlib
 import os
 import stat as st_mode
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from vaultsync.state import RACY_WINDOW_NS
 
 ENTRY_FIXED = 62  # stat data (40), object id (20), flags (2)
 EXTENDED = 0x4000
@@ -152,6 +159,8 @@ def _still(root: Path, name: bytes, key: list[int]) -> os.stat_result | None:
         return None
     if [now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino] != key:
         return None
+    if now.st_mtime_ns % 10**9 == 0 and time.time_ns() - now.st_mtime_ns < RACY_WINDOW_NS:
+        return None  # whole-second stamps: a rewrite within this second would not show
     return now
 
 
