@@ -18,7 +18,8 @@ from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
 from vaultsync.gitvault import GitVault, iso_z, utc_now
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
-from vaultsync.scan import Candidate, Known, SourceScan, scan_source
+from vaultsync.scan import scan_source
+from vaultsync.scanned import Candidate, Known, SourceScan
 from vaultsync.state import Rejection, State
 
 if TYPE_CHECKING:
