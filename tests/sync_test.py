@@ -20,6 +20,27 @@ def test_first_sync_copies_every_memory_file_exactly(synced: Env) -> None:
     assert synced.git("status", "--porcelain") == ""
 
 
+def test_a_new_files_copy_replaces_what_a_killed_run_left(synced: Env) -> None:
+    """New files are written in place, not by rename; a half copy (or a symlink) that
+    a killed run or a person left at the name is replaced, never written through."""
+    new = synced.home / "mem" / "notes" / "fresh.json"
+    new.parent.mkdir()
+    new.write_text('{"id": "f", "content": "fresh"}')
+    (synced.vault / "mem" / "notes").mkdir()
+    (synced.vault / "mem" / "notes" / "fresh.json").write_text('{"id": "f", "con')
+    outside = synced.root / "outside.json"
+    outside.write_text("not the vault's")
+    other = synced.home / "mem" / "other.json"
+    other.write_text('{"id": "o", "content": "other"}')
+    (synced.vault / "mem" / "other.json").symlink_to(outside)
+    synced.vs("sync")
+    assert (synced.vault / "mem" / "notes" / "fresh.json").read_bytes() == new.read_bytes()
+    assert (synced.vault / "mem" / "other.json").read_bytes() == other.read_bytes()
+    assert not (synced.vault / "mem" / "other.json").is_symlink()
+    assert outside.read_text() == "not the vault's"
+    assert synced.git("status", "--porcelain") == ""
+
+
 def test_commit_subject_body_trailers_and_dates(synced: Env) -> None:
     subject, body = synced.git("log", "-1", "--format=%s%x00%b").split("\0")
     m = re.fullmatch(r"vaultsync: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) \+7 ~0 -0", subject)
