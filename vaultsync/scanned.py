@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from vaultsync import gitindex, statefile
 from vaultsync.config import Source
+from vaultsync.state import State
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +101,40 @@ class Named:
     def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
         assert not follow_symlinks
         return self._lstat()
+
+
+def known_dirs(vault: Path, st: State, src: Source, same_config: bool) -> Known | None:
+    """What lets the scan list only the folders that moved: a state that was not rebuilt,
+    the same config (globs), and a git index that `.last_sync` names. Else None: the
+    whole source is walked."""
+    if st.rebuilt or not same_config:
+        return None
+    if not statefile.detail_unchanged(vault, st, src.name):
+        return None  # walked: the detail is read (and checked) by the walk
+    if not gitindex.usable(vault, st, src.name):
+        if st.files.get(src.name):
+            st.moved = True  # rewrite the state, so that the index is made again
+        return None
+    dirs = st.dirs.get(src.name)
+    expected = st.indexes.get(src.name)
+    if dirs and folder_moved(src.root, dirs):
+        # The scan will list it, and that needs the source's detail: read it now, while
+        # git's pass (started first thing) still runs: 0.09 s of 100,000 files' entries.
+        st.files.get(src.name)
+    changed = gitindex.modified(vault, src.name, str(src.root), expected) if dirs else None
+    if dirs and changed is None:  # git could not read it: made again with the state
+        st.indexes.pop(src.name, None)
+        st.moved = True
+    return Known(dirs, changed) if dirs and changed is not None else None
+
+
+def folder_moved(root: Path, dirs: dict[str, list[int]]) -> bool:
+    """Whether a folder's stat differs from the one recorded when it was listed."""
+    for folder, key in dirs.items():
+        try:
+            st = os.stat(os.path.join(root, folder) if folder else root)
+        except OSError:
+            return True
+        if [st.st_mtime_ns, st.st_ctime_ns, st.st_ino] != key:
+            return True
+    return False
