@@ -373,7 +373,7 @@ def ensure_data(cache: Path, sizes: Sizes, only: set[str] | frozenset[str] = fro
             data.transcript.parent,
             [sizes.transcript_mb],
             lambda p: write_transcript(
-                p / data.transcript.name, sizes.transcript_mb * MB, WORDS, OLD_NS
+                p / data.transcript.name, sizes.transcript_mb * MB, tuple(WORDS), OLD_NS
             ),
         ),
     ]
@@ -519,8 +519,16 @@ class Bench:
             self._built[command] = self.vs(command, "--help").rc == 0
         return self._built[command]
 
+    def set_aside(self, path: Path) -> None:
+        """Out of the way without deleting it (see LAST_REMOVAL): into the work folder's
+        trash, which goes when the run ends."""
+        if path.exists():
+            trash = self.work / ".trash"
+            trash.mkdir(parents=True, exist_ok=True)
+            path.rename(trash / uuid.uuid4().hex)
+
     def new_vault(self, vault: Path, sources: Sequence[tuple[Path, str]]) -> Path:
-        remove(vault)
+        self.set_aside(vault)
         must(self.vs("init", "--vault", vault, "--quiet"), "vaultsync init")
         for path, name in sources:
             must(self.vs("track", path, "--vault", vault, "--name", name, "--quiet"), "track")
@@ -551,7 +559,7 @@ class Bench:
         return self.git("log", "-1", "--format=%s", cwd=vault).out.strip()
 
     def new_git(self, vault: Path) -> Path:
-        remove(vault)
+        self.set_aside(vault)
         vault.mkdir(parents=True)
         self.git("init", "-q", "-b", "main", cwd=vault)
         # No detached auto-gc in the peers: a background repack would steal the CPU from
@@ -584,9 +592,20 @@ class Bench:
         return run([self.python, "-c", PARSE_LINES if lines else PARSE_JSON, path], self.env)
 
 
+# When this process last deleted a folder. ext4 as this machine mounts it skips an inode
+# freed within the last minute (five, while its inode table block is dirty) when it
+# allocates one, reading that block to know: creating 20,000 files right after 20,000
+# were deleted took 12-15 s of kernel time instead of 1.2 s (perf: recently_deleted,
+# find_inode_bit). The first imports used to remove the previous round's vault just
+# before the next round: that, more than CPU load, made the ratio swing.
+LAST_REMOVAL = [-1e9]
+REMOVAL_QUIET_S = 65.0
+
+
 def remove(path: Path) -> None:
     if path.exists():
         subprocess.run(["rm", "-rf", str(path)], check=True)
+        LAST_REMOVAL[0] = time.monotonic()
 
 
 def link_tree(src: Path, dst: Path) -> None:
@@ -670,13 +689,15 @@ def settle() -> None:
     """Before a first import: the previous contender's writes (100,000 copies, loose
     objects, a removed vault: 50-570 MB here) flushed to disk, so that they are not
     written back during the next contender's run, which vaultsync's fsyncs would wait
-    for. This removes one source of noise; what moved the ratio most (0.90x-1.76x in
-    three flushed runs) was the load other processes put on the 2 cores: vaultsync's
-    import is mostly Python CPU time, the shell recipe's mostly the kernel's and C."""
+    for; and no deletion by this run within the last minute (see LAST_REMOVAL)."""
     before = dirty_mb()
     t0 = time.monotonic()
     os.sync()
     say(f"flushed {before:.0f} MB of dirty pages in {time.monotonic() - t0:.1f} s")
+    wait = REMOVAL_QUIET_S - (time.monotonic() - LAST_REMOVAL[0])
+    if wait > 0:  # see LAST_REMOVAL; the vaults of earlier rounds are set aside instead
+        say(f"waiting {wait:.0f} s: file creation is slow for a minute after a deletion")
+        time.sleep(wait)
 
 
 def write_listing(path: Path, rels: Sequence[str]) -> tuple[Path, Path]:
@@ -1393,7 +1414,7 @@ def groups(b: Bench, data: Data) -> list[tuple[str, Callable[[], Group]]]:
                 f"(e) agent transcript: {s.transcript_mb} MB of JSON Lines, {s.appends} appends",
                 data.transcript,
                 s.appends,
-                WORDS,
+                tuple(WORDS),
             ),
         ),
         ("history", lambda: history_group(b)),

@@ -156,6 +156,28 @@ def replace_file(path: str, data: bytes) -> None:
         raise
 
 
+def create_file(path: str, data: bytes) -> bool:
+    """A new file of the vault's own work tree written in place: no temporary name, no
+    rename (18 us of the ~60 us each of an initial import's 100,000 copies). False, and
+    nothing written, when something has the name already (replace_file is for that). A
+    failed write takes its half copy away; one a kill interrupts is an untracked file
+    the next sync's replace_file overwrites, as it was never committed."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return True
+
+
 def _write_all(fd: int, data: bytes) -> None:
     """os.write may write less than asked (a 2 GiB cap on Linux): loop until done."""
     view = memoryview(data)

@@ -231,6 +231,8 @@ def check(
     named = None if schema == "auto" else _resolve(schema, vault_root)
     lines = is_jsonl(vault_path) or schema == "jsonl"
     try:
+        if lines and jsonparse.is_utf8(data):
+            return _check_lines(jsonparse.parse_utf8_lines(data), named)
         text = jsonparse.decode(data)
         if lines:
             return _check_lines(jsonparse.parse_lines(text), named)
