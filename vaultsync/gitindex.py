@@ -189,26 +189,35 @@ def _write(
 
     lines, size = [], 0
     hashed: dict[bytes, indexfile.Wanted] = {}
+    blobs: dict[bytes, str] | None = None if rebuild else {}
     for vp in touched:
         entry = st.entry(vp)
         rel = vp[len(source) + 1 :].encode("utf-8", "surrogateescape")
         if entry is None:
             lines.append(b"0 " + ZERO_OID.encode() + b"\t" + rel + b"\0")
+            blobs = None  # a removal: git's
         else:
             lines.append(b"100644 " + entry.blob.encode() + b"\t" + rel + b"\0")
             size += entry.size
+            if blobs is not None:
+                blobs[rel] = entry.blob
             if vp in st.hashed and not rebuild:
                 hashed[rel] = indexfile.Wanted(entry.blob, entry.stat)
-    rc, _, _ = _git(vault, source, root, ["update-index", "-z", "--index-info"], b"".join(lines))
-    if rc != 0:
-        return False
     pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
-    if hashed and (pending >= REFRESH_AFTER or size >= REFRESH_BYTES):
-        # The refresh is due: what this sync hashed itself takes its read's stat, and
-        # git hashes only the rest (if that is still worth a refresh).
-        done = _record_stats(path, root, hashed)
-        pending -= len(done)
-        size -= sum(len_of(st, source, rel) for rel in done)
+    # New blobs for paths already in a small index: written here, no git process.
+    done = _set_blobs(path, root, blobs, hashed) if blobs else None
+    if done is None:
+        args = ["update-index", "-z", "--index-info"]
+        rc, _, _ = _git(vault, source, root, args, b"".join(lines))
+        if rc != 0:
+            return False
+        done = set()
+        if hashed and (pending >= REFRESH_AFTER or size >= REFRESH_BYTES):
+            # The refresh is due: what this sync hashed itself takes its read's stat,
+            # and git hashes only the rest (if that is still worth a refresh).
+            done = _record_stats(path, root, hashed)
+    pending -= len(done)
+    size -= sum(len_of(st, source, rel) for rel in done)
     if rebuild or pending >= REFRESH_AFTER or size >= REFRESH_BYTES:
         # Records a stat only where the file hashes to the committed blob (see above).
         _git(vault, source, root, ["update-index", "-q", "--ignore-missing", "--refresh"])
@@ -228,6 +237,18 @@ def _record_stats(path: Path, root: str, hashed: dict[bytes, indexfile.Wanted]) 
         return indexfile.record_stats(path, Path(root), hashed)
     except (indexfile.Declined, OSError):
         return set()  # git's refresh does it, as before
+
+
+def _set_blobs(
+    path: Path, root: str, blobs: dict[bytes, str], hashed: dict[bytes, indexfile.Wanted]
+) -> set[bytes] | None:
+    """The paths that took a stat, or None: git's update-index is to write them."""
+    from vaultsync import indexfile
+
+    try:
+        return indexfile.set_blobs(path, Path(root), blobs, hashed)
+    except (indexfile.Declined, OSError):
+        return None
 
 
 def len_of(st: State, source: str, rel: bytes) -> int:
