@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -175,18 +176,11 @@ def _write(
     path.parent.mkdir(parents=True, exist_ok=True)
     if rebuild:
         _remove(path)
-        touched = [prefix_join(source, f, n) for f, names in _names(st, source) for n in names]
         st.unrefreshed[source] = 0
-    lines, size = [], 0
-    for vp in touched:
-        entry = st.entry(vp)
-        rel = vp[len(source) + 1 :].encode("utf-8", "surrogateescape")
-        if entry is None:
-            lines.append(b"0 " + ZERO_OID.encode() + b"\t" + rel + b"\0")
-        else:
-            lines.append(b"100644 " + entry.blob.encode() + b"\t" + rel + b"\0")
-            size += entry.size
-    rc, _, _ = _git(vault, source, root, ["update-index", "-z", "--index-info"], b"".join(lines))
+        lines, size = _every_entry(st, source)
+    else:
+        lines, size = _entries(st, source, touched)
+    rc, _, _ = _git(vault, source, root, ["update-index", "-z", "--index-info"], lines)
     if rc != 0:
         return False
     pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
@@ -202,12 +196,37 @@ def _write(
     return True
 
 
-def _names(st: State, source: str) -> list[tuple[str, list[str]]]:
-    return [(folder, f.columns().names) for folder, f in st.files.get(source, {}).items()]
+def _entries(st: State, source: str, touched: list[str]) -> tuple[bytes, int]:
+    """`--index-info` lines for these vault paths (a path the state lost: removed), and
+    the bytes git would hash to refresh them."""
+    lines, size = io.BytesIO(), 0
+    for vp in touched:
+        entry = st.entry(vp)
+        rel = vp[len(source) + 1 :].encode("utf-8", "surrogateescape")
+        if entry is None:
+            lines.write(b"0 %s\t%s\0" % (ZERO_OID.encode(), rel))
+        else:
+            lines.write(b"100644 %s\t%s\0" % (entry.blob.encode(), rel))
+            size += entry.size
+    return lines.getvalue(), size
 
 
-def prefix_join(source: str, folder: str, name: str) -> str:
-    return f"{source}/{folder}/{name}" if folder else f"{source}/{name}"
+def _every_entry(st: State, source: str) -> tuple[bytes, int]:
+    """`--index-info` lines for every file of a source, from the state's columns: a
+    100,000-file import makes no vault path, entry or line object per file (~50 MB),
+    and BytesIO hands its buffer over without a copy."""
+    from vaultsync.state import BLOB_LEN
+
+    lines, size = io.BytesIO(), 0
+    for folder, f in st.files.get(source, {}).items():
+        f.columns()
+        base = folder.encode("utf-8", "surrogateescape") + b"/" if folder else b""
+        blobs, stat = f.blobs.encode(), f.stat
+        for i, name in enumerate(f.names):
+            rel = base + name.encode("utf-8", "surrogateescape")
+            lines.write(b"100644 %s\t%s\0" % (blobs[BLOB_LEN * i : BLOB_LEN * (i + 1)], rel))
+            size += stat[4 * i]
+    return lines.getvalue(), size
 
 
 def _drop(vault: Path, st: State, source: str) -> None:

@@ -28,12 +28,20 @@ UNSETTLED = [-1, -1, -1]
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A file to read: its stat differs from what the state holds (or it is new).
-    Slots and a plain str path: an initial import makes 100,000 of them."""
+    Slots, and its path on disk made when asked from the source's root and the vault
+    path: an initial import makes 100,000 of them."""
 
     vault_path: str
-    path: str
     stat: list[int]
     source: Source
+    single: bool = False  # the source is this one file
+
+    @property
+    def path(self) -> str:
+        root = str(self.source.root)
+        if self.single:
+            return root
+        return os.path.join(root, self.vault_path[len(self.source.name) + 1 :])
 
 
 @dataclass
@@ -112,7 +120,7 @@ def _single_file(
     result.seen = 1
     if full or _moved(entry, st, state.scanned_ns - RACY_WINDOW_NS):
         result.candidates.append(
-            Candidate(f"{src.name}/{src.root.name}", str(src.root), stat_key(st), src)
+            Candidate(f"{src.name}/{src.root.name}", stat_key(st), src, single=True)
         )
 
 
@@ -239,7 +247,7 @@ class _Walk:
             entry = known.get(name) if known else None
             if entry is None or _moved(entry, st, self.cutoff):
                 vp = f"{self.src.name}/{rel_dir}{name}"
-                self.result.candidates.append(Candidate(vp, full, stat_key(st), self.src))
+                self.result.candidates.append(Candidate(vp, stat_key(st), self.src))
         self.result.seen += len(names)
         gone = known.index.keys() - names if known else set()
         self.result.deleted += [f"{self.src.name}/{rel_dir}{n}" for n in gone]
@@ -369,7 +377,7 @@ class _Walk:
                 ):
                     continue
             vp = f"{self.src.name}/{rel_dir}{name}"
-            self.result.candidates.append(Candidate(vp, e.path, stat_key(st), self.src))
+            self.result.candidates.append(Candidate(vp, stat_key(st), self.src))
 
     def _follow_inside(self, e: os.DirEntry[str], rel: str) -> os.stat_result | None:
         """The target's stat for a symlink that stays inside the source, else None."""
