@@ -327,7 +327,7 @@ def _plan_file(
         if blob == committed:
             p.refreshed[vp] = state.Entry.of(stat, blob)
             return None
-    checked = grown[0] if grown else schemas.check(data, vp, schema, vault_root=vault)
+    checked = grown[0] if grown else schemas.check(data, vp, schema, vault_root=vault, tree=False)
     if checked.problem is not None:
         p.rejected[vp] = Rejection(str(checked.problem), blob, stat, iso_z(utc_now()))
         if prior is None or prior.blob != blob:
