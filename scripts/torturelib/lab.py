@@ -248,6 +248,28 @@ class Writer(threading.Thread):
         self.join()
 
 
+def sync_recovers(fig: Figures, lab: Lab, what: str, r: Run, before: str) -> None:
+    """After a faulty sync: the sources as they were (`before`, their tree_hash), fsck
+    clean, exit 0 only with HEAD equal to the sources, and a clean sync that succeeds
+    with nothing lost."""
+    if tree_hash(lab.src) != before:
+        fig.add("sources_changed")
+        fig.note(f"{what}: the sources changed")
+    if not lab.fsck_ok():
+        fig.add("repos_corrupted")
+        fig.note(f"{what}: fsck failed")
+    if r.code == 0 and lab.unlike_head():
+        fig.add("false_ok")
+        fig.note(f"{what}: exit 0 but HEAD differs from the sources")
+    clean = lab.vs("sync")
+    if clean.code != 0:
+        fig.add("retry_failed")
+        fig.note(f"{what}: the clean retry exited {clean.code}: {clean.err[:300]}")
+    elif lost := lab.unlike_head():
+        fig.add("changes_lost", len(lost))
+        fig.note(f"{what}: after the retry HEAD lacks {lost[:3]}")
+
+
 def restore_recovers(fig: Figures, lab: Lab, what: str) -> None:
     """After a faulty restore: fsck clean, a clean restore and the next sync succeed."""
     if not lab.fsck_ok():
