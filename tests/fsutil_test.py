@@ -28,3 +28,10 @@ def test_atomic_write_replaces_the_inode_not_the_content(tmp_path: Path) -> None
     assert reader.read() == b"old"
     reader.close()
     assert f.read_bytes() == b"new content"
+
+
+def test_atomic_write_takes_chunks_as_they_come(tmp_path: Path) -> None:
+    f = tmp_path / "state.json"
+    atomic_write(f, (part.encode() for part in ["{", '"a":', "1", "}"]))
+    assert f.read_bytes() == b'{"a":1}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from vaultsync import __version__
 from vaultsync.appended import extend_copy
 from vaultsync.errors import from_os_error
+from vaultsync.fastimport import file_command
 from vaultsync.fsutil import create_file, replace_file
 from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
 from vaultsync.plan import Change, Plan, by_lines
@@ -32,7 +33,9 @@ class Committer:
     def __init__(self, vault: Path, gv: GitVault) -> None:
         self.vault, self.gv = vault, gv
         self._writer: CommitWriter | None = None
-        self._marks: dict[str, str] = {}
+        # The commit's `M` lines, made as each file is written: a 100,000-file import
+        # keeps ~5 MB of them, not a dict of paths and marks and a list of lines.
+        self._commands = bytearray()
         self._folders: set[str] = set()
         self._copied: list[str] = []  # work-tree copies to take back if the commit fails
         self.bytes_in = 0  # what the commit needs on disk, roughly (a full-disk message)
@@ -55,10 +58,11 @@ class Committer:
             self._copy_in(c.vault_path, c.data, c.kind == "added")
         if as_delta:
             assert c.blob is not None
-            self._marks[c.vault_path] = self._stored[c.vault_path] = c.blob
+            self._stored[c.vault_path] = c.blob
+            self._commands += file_command(c.vault_path, c.blob)
         else:
             self._big_version |= big
-            self._marks[c.vault_path] = self.writer.blob(c.data)
+            self._commands += file_command(c.vault_path, self.writer.blob(c.data))
         if c.checked is None or not by_lines(c.checked):
             c.data = None  # streamed: a 100,000-file import never holds them all
 
@@ -95,14 +99,17 @@ class Committer:
         ident = Ident.for_host(host)
         summaries = summarize(self.gv, p.head, p.changes, self.watch)
         message = commit_message(p, when, host, subject, summaries)
+        # Deleted first, as the plan lists them (a folder that took a deleted file's name).
         files: list[tuple[str, str | None]] = []
         for c in p.changes:
             if c.kind == "deleted":
                 self._delete(c.vault_path)
-            files.append((c.vault_path, self._marks.get(c.vault_path)))
+                files.append((c.vault_path, None))
         w = self.writer
-        if files:
-            w.commit(self.gv.head_ref(), p.head, message, when, ident, files)
+        committed = bool(files or self._commands)
+        if committed:
+            w.commit(self.gv.head_ref(), p.head, message, when, ident, files, (), self._commands)
+        self._commands = bytearray()
         parent = self.gv.resolve(REJECTED_REF) if p.new_rejections else None
         for vp, data in sorted(p.new_rejections.items()):
             msg = rejection_message(vp, p.rejected[vp].reason, host)
@@ -111,7 +118,7 @@ class Committer:
         w.close()
         self._writer = None
         self._copied = []  # committed: the copies are HEAD's now
-        if not files:
+        if not committed:
             return None
         stage_blobs(self.gv, self._stored)
         self.gv.stage([c.vault_path for c in p.changes if c.vault_path not in self._stored])
@@ -126,6 +133,7 @@ class Committer:
         """Nothing of a failed commit stays: git's temporary files, and the work-tree
         copies (put back as HEAD has them), so the next run starts as this one did."""
         self._stored = {}
+        self._commands = bytearray()
         if self._writer is not None:
             self._writer.abort()
             self._writer = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -167,10 +167,9 @@ def record(st: State, p: Plan, commit: str | None) -> bool:
         st.superseded.pop(c.vault_path, None)  # changed here since: this version counts
         if c.kind == "deleted":
             st.drop(c.vault_path)
-        elif c.vault_path != config.CONFIG_NAME and c.blob is not None:
-            st.put(c.vault_path, state.Entry.of(c.stat, c.blob))
-            if c.prefix:  # an append: its blob is the hash of the bytes read, unredacted
-                st.hashed.add(c.vault_path)
+        elif c.prefix and c.vault_path != config.CONFIG_NAME and c.blob is not None:
+            st.hashed.add(c.vault_path)  # an append: its blob is the hash of the bytes read
+    st.put_all(_entries(p))
     for vp, entry in p.refreshed.items():
         st.put(vp, entry)
     scanned = {sc.source.name for sc in p.scans if sc.available}
@@ -193,6 +192,15 @@ def record(st: State, p: Plan, commit: str | None) -> bool:
         # was either hashed this run or already older than the previous cutoff.
         st.scanned_ns = p.scanned_ns
     return dirty
+
+
+def _entries(p: Plan) -> Iterator[tuple[str, list[int], str]]:
+    """What the state records of each file committed; the change lets go of its stat
+    (the state's now: a 100,000-file import keeps it once, not twice)."""
+    for c in p.changes:
+        if c.kind != "deleted" and c.vault_path != config.CONFIG_NAME and c.blob is not None:
+            yield c.vault_path, c.stat, c.blob
+            c.stat = []
 
 
 def push(vault: Vault, cfg: Config) -> PushResult:

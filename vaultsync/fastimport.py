@@ -42,6 +42,15 @@ def quote_path(path: str) -> str:
     return f'"{escaped}"'
 
 
+def file_command(path: str, ref: str | None) -> bytes:
+    """A commit's line for one file: `M` to add or replace it by `ref` (a mark or a blob
+    id), `D` (ref None) to delete it. surrogateescape: a file name that is not UTF-8 is
+    committed under its own bytes."""
+    q = quote_path(path)
+    line = f"D {q}\n" if ref is None else f"M 100644 {ref} {q}\n"
+    return line.encode("utf-8", "surrogateescape")
+
+
 class CommitWriter:
     """A `git fast-import` session: blobs are streamed as files are read, the commit
     comes last, once the message (which counts them) is known."""
@@ -80,9 +89,11 @@ class CommitWriter:
         ident: Ident,
         files: Iterable[tuple[str, str | None]],
         merges: Sequence[str] = (),
+        commands: bytes | bytearray = b"",
     ) -> None:
         """`files`: (vault path, mark or blob id) to add/replace, (vault path, None) to delete.
-        `merges`: further parents after `parent` (a merge commit: remote integration)."""
+        `merges`: further parents after `parent` (a merge commit: remote integration).
+        `commands`: more file lines (`file_command`), already made, after `files`."""
         stamp = f"{int(when.timestamp())} +0000"
         msg = message.encode("utf-8")
         out = [f"commit {ref}\n", f"author {ident.name} <{ident.email}> {stamp}\n"]
@@ -92,12 +103,9 @@ class CommitWriter:
             self._write(f"from {parent}\n".encode())
         for other in merges:
             self._write(f"merge {other}\n".encode())
-        lines = []
-        for path, ref_or_none in files:
-            q = quote_path(path)
-            lines.append(f"D {q}\n" if ref_or_none is None else f"M 100644 {ref_or_none} {q}\n")
-        # surrogateescape: a file name that is not UTF-8 is committed under its own bytes.
-        self._write("".join(lines).encode("utf-8", "surrogateescape") + b"\n")
+        self._write(b"".join(file_command(path, ref) for path, ref in files))
+        self._write(commands)
+        self._write(b"\n")
 
     def close(self) -> None:
         """Finish: returns once the pack and the ref are on disk."""
@@ -130,7 +138,7 @@ class CommitWriter:
                 (self._vault.git_dir / f"fast_import_crash_{self._proc.pid}").unlink()
         return failure
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | bytearray) -> None:
         try:
             self._in.write(data)
         except BrokenPipeError:

@@ -46,7 +46,7 @@ def _mkstemp(folder: Path, prefix: str) -> tuple[int, str]:
 
 def atomic_write(
     path: Path,
-    data: bytes,
+    data: bytes | Iterable[bytes],
     *,
     mode: int | None = None,
     durable: bool = True,
@@ -54,7 +54,9 @@ def atomic_write(
 ) -> None:
     """Replace `path` with `data` so a reader sees the old or the new file, never a mix.
 
-    An existing file keeps its permission bits; a new one gets `mode` (default 0600).
+    `data`: the bytes, or chunks of them written as they come (a big file is never
+    whole in memory). An existing file keeps its permission bits; a new one gets `mode`
+    (default 0600).
     `durable=False` skips the fsyncs, for copies that git already holds durably.
     `check` runs last, right before the rename: if it raises, `path` is left as it is
     (the temp file removed) and the exception goes to the caller.
@@ -67,7 +69,11 @@ def atomic_write(
     fd, tmp = _mkstemp(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                for chunk in data:
+                    f.write(chunk)
             os.fchmod(f.fileno(), mode)
             if durable:
                 f.flush()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -181,34 +182,21 @@ def _write(
 ) -> bool:
     path = index_path(vault, source)
     path.parent.mkdir(parents=True, exist_ok=True)
+
+    hashed: dict[bytes, indexfile.Wanted] = {}
+    blobs: dict[bytes, str] | None = None
     if rebuild:
         _remove(path)
-        touched = [prefix_join(source, f, n) for f, names in _names(st, source) for n in names]
         st.unrefreshed[source] = 0
-    from vaultsync import indexfile
-
-    lines, size = [], 0
-    hashed: dict[bytes, indexfile.Wanted] = {}
-    blobs: dict[bytes, str] | None = None if rebuild else {}
-    for vp in touched:
-        entry = st.entry(vp)
-        rel = vp[len(source) + 1 :].encode("utf-8", "surrogateescape")
-        if entry is None:
-            lines.append(b"0 " + ZERO_OID.encode() + b"\t" + rel + b"\0")
-            blobs = None  # a removal: git's
-        else:
-            lines.append(b"100644 " + entry.blob.encode() + b"\t" + rel + b"\0")
-            size += entry.size
-            if blobs is not None:
-                blobs[rel] = entry.blob
-            if vp in st.hashed and not rebuild:
-                hashed[rel] = indexfile.Wanted(entry.blob, entry.stat)
+        lines, size = _every_entry(st, source)
+    else:
+        lines, size, blobs, hashed = _entries(st, source, touched)
     pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
     # New blobs for paths already in a small index: written here, no git process.
     done = _set_blobs(path, root, blobs, hashed) if blobs else None
     if done is None:
         args = ["update-index", "-z", "--index-info"]
-        rc, _, _ = _git(vault, source, root, args, b"".join(lines))
+        rc, _, _ = _git(vault, source, root, args, lines)
         if rc != 0:
             return False
         done = set()
@@ -228,6 +216,51 @@ def _write(
         return False
     st.indexes[source] = sha
     return True
+
+
+def _entries(
+    st: State, source: str, touched: list[str]
+) -> tuple[bytes, int, dict[bytes, str] | None, dict[bytes, indexfile.Wanted]]:
+    """`--index-info` lines for these vault paths (a path the state lost: removed), the
+    bytes git would hash to refresh them, their new blobs (None: a removal, git's to
+    write) and those this sync hashed itself (their stat is the read's)."""
+    from vaultsync import indexfile
+
+    lines, size = io.BytesIO(), 0
+    blobs: dict[bytes, str] | None = {}
+    hashed: dict[bytes, indexfile.Wanted] = {}
+    for vp in touched:
+        entry = st.entry(vp)
+        rel = vp[len(source) + 1 :].encode("utf-8", "surrogateescape")
+        if entry is None:
+            lines.write(b"0 %s\t%s\0" % (ZERO_OID.encode(), rel))
+            blobs = None
+        else:
+            lines.write(b"100644 %s\t%s\0" % (entry.blob.encode(), rel))
+            size += entry.size
+            if blobs is not None:
+                blobs[rel] = entry.blob
+            if vp in st.hashed:
+                hashed[rel] = indexfile.Wanted(entry.blob, entry.stat)
+    return lines.getvalue(), size, blobs, hashed
+
+
+def _every_entry(st: State, source: str) -> tuple[bytes, int]:
+    """`--index-info` lines for every file of a source, from the state's columns: a
+    100,000-file import makes no vault path, entry or line object per file (~50 MB),
+    and BytesIO hands its buffer over without a copy."""
+    from vaultsync.state import BLOB_LEN
+
+    lines, size = io.BytesIO(), 0
+    for folder, f in st.files.get(source, {}).items():
+        f.columns()
+        base = folder.encode("utf-8", "surrogateescape") + b"/" if folder else b""
+        blobs, stat = f.blobs.encode(), f.stat
+        for i, name in enumerate(f.names):
+            rel = base + name.encode("utf-8", "surrogateescape")
+            lines.write(b"100644 %s\t%s\0" % (blobs[BLOB_LEN * i : BLOB_LEN * (i + 1)], rel))
+            size += stat[4 * i]
+    return lines.getvalue(), size
 
 
 def _record_stats(path: Path, root: str, hashed: dict[bytes, indexfile.Wanted]) -> set[bytes]:
@@ -254,10 +287,6 @@ def _set_blobs(
 def len_of(st: State, source: str, rel: bytes) -> int:
     entry = st.entry(prefix_join(source, "", rel.decode("utf-8", "surrogateescape")))
     return entry.size if entry is not None else 0
-
-
-def _names(st: State, source: str) -> list[tuple[str, list[str]]]:
-    return [(folder, f.columns().names) for folder, f in st.files.get(source, {}).items()]
 
 
 def prefix_join(source: str, folder: str, name: str) -> str:

@@ -52,6 +52,11 @@ def _skip_ws(text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
+def parse_at(text: str, pos: int) -> tuple[Any, int]:
+    """The JSON value that starts at `pos` in `text` (no blank before it), and its end."""
+    return _DECODER.raw_decode(text, pos)
+
+
 def parse_value(text: str) -> tuple[Any, int]:
     """The first JSON value in `text`, and where the non-blank text after it starts."""
     value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))

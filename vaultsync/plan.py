@@ -170,11 +170,13 @@ def plan(
         _plan_deletions(p, sc, cfg, scope)
     _plan_config(p, cfg, gv, st, scope, sink)
     candidates = [c for sc in p.scans if sc.available for c in sc.candidates]
+    for sc in p.scans:
+        sc.candidates = []  # held by `candidates` alone: each goes once it is read
     # New files (or a rebuilt state): the content HEAD already has is no change.
     known = head_blobs(
         gv, st.head, [c.vault_path for c in candidates if st.entry(c.vault_path) is None]
     )
-    for cand in _with_progress(candidates, scope.progress):
+    for cand in _with_progress(_drain(candidates), len(candidates), scope.progress):
         change = _plan_file(p, cand, st, known, cfg, vault)
         if change is not None:
             p.changes.append(change)
@@ -271,9 +273,11 @@ def _plan_file(
     except Unreadable as exc:
         p.rejected[vp] = Rejection(str(exc), None, cand.stat, iso_z(utc_now()))
         return None
+    # The scan's stat when it is the same: one list and four ints a file, not two.
+    stat = cand.stat if cand.stat == snap.stat else snap.stat
     committed = old.blob if old else known.get(vp)
     if snap.blob == committed:
-        p.refreshed[vp] = state.Entry.of(snap.stat, snap.blob)
+        p.refreshed[vp] = state.Entry.of(stat, snap.blob)
         return None
     if snap.blob == st.superseded.get(vp):
         # This disk still has the version another machine has since replaced: not a
@@ -291,7 +295,7 @@ def _plan_file(
     if secrets and policy == "block":
         # Not written anywhere in git, not even the rejected ref: history is forever.
         reason = f"{secrets}; {SECRET_ADVICE}"
-        p.rejected[vp] = Rejection(reason, snap.blob, snap.stat, iso_z(utc_now()))
+        p.rejected[vp] = Rejection(reason, snap.blob, stat, iso_z(utc_now()))
         return None
     if secrets and policy == "redact":
         # The vault's copy differs from the source by design: its blob is what the state
@@ -301,11 +305,11 @@ def _plan_file(
         data = secretscan.redact(snap.data, secretscan.spans(snap.data))
         blob = blob_id(data)
         if blob == committed:
-            p.refreshed[vp] = state.Entry.of(snap.stat, blob)
+            p.refreshed[vp] = state.Entry.of(stat, blob)
             return None
-    checked = grown[0] if grown else schemas.check(data, vp, schema, vault_root=vault)
+    checked = grown[0] if grown else schemas.check(data, vp, schema, vault_root=vault, tree=False)
     if checked.problem is not None:
-        p.rejected[vp] = Rejection(str(checked.problem), blob, snap.stat, iso_z(utc_now()))
+        p.rejected[vp] = Rejection(str(checked.problem), blob, stat, iso_z(utc_now()))
         if prior is None or prior.blob != blob:
             p.new_rejections[vp] = data
         return None
@@ -317,13 +321,13 @@ def _plan_file(
         st.line_schemas[vp] = [blob, checked.schema]
     if grown is not None:
         g = grown[1]
-        return Change(vp, kind, data, snap.stat, blob, None, committed, summary(checked), g.offset)
+        return Change(vp, kind, data, stat, blob, None, committed, summary(checked), g.offset)
     keep = checked if kind == "modified" and len(data) <= SUMMARY_MAX_BYTES else None
     if keep is not None and by_lines(keep):
         # Summarised from the lines that differ (commit.summarize): the raw bytes are
         # kept instead of 150,000 parsed items.
         keep = dataclasses.replace(keep, doc=None)
-    return Change(vp, kind, data, snap.stat, blob, keep, committed)
+    return Change(vp, kind, data, stat, blob, keep, committed)
 
 
 def _appended(
@@ -363,14 +367,22 @@ def secret_findings(data: bytes, policy: str) -> str:
     return "secret found: " + "; ".join(str(f) for f in found[:3]) + more
 
 
-def _with_progress(items: list[Candidate], progress: bool) -> Iterator[Candidate]:
+def _drain(items: list[Candidate]) -> Iterator[Candidate]:
+    """Each item in order, dropped from `items` as it is handed out: a 100,000-file
+    import does not keep every file's path and stat once its change holds what counts."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
+def _with_progress(items: Iterator[Candidate], total: int, progress: bool) -> Iterator[Candidate]:
     """A progress bar on a terminal for long reads (an initial import); silent in cron,
     with --quiet and with --json. rich (typer's own dependency) draws it on stderr."""
-    if not progress or len(items) < 500 or not sys.stderr.isatty():
+    if not progress or total < 500 or not sys.stderr.isatty():
         yield from items
         return
     from rich.console import Console
     from rich.progress import track
 
     console = Console(stderr=True)
-    yield from track(items, description="reading", console=console, transient=True)
+    yield from track(items, "reading", total, console=console, transient=True)

@@ -69,37 +69,37 @@ def _read_once(path: str | Path) -> tuple[bytes, list[int], list[int]]:
             after = os.fstat(fd)
         finally:
             os.close(fd)
-    except FileNotFoundError:
-        raise Unreadable("vanished while being read") from None
-    except PermissionError:
-        raise Unreadable("permission denied (check the file's owner and mode)") from None
-    except IsADirectoryError:
-        raise Unreadable("became a directory") from None
     except OSError as exc:
-        raise Unreadable(f"cannot read: {exc.strerror}") from None
+        raise _unreadable(exc) from None
     return data, stat_key(before), stat_key(after)
 
 
-def _reads_again(path: str | Path, data: bytes, stat_then: list[int]) -> bool:
+def _reads_again(path: str | Path, data: bytes, key: list[int]) -> bool:
     """Whether the file holds exactly `data` again, under the same stat: read a second
     time in pieces into one buffer, each compared as it comes. A second whole read cost
-    ~20 ms for 30 MB (a new 30 MB buffer) and held two copies of the file at once. Any
-    error: False, and the next attempt's read says what it is."""
+    ~20 ms for 30 MB (a new 30 MB buffer) and held two copies of the file at once."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        buf = bytearray(min(max(len(data), 1), AGAIN_CHUNK))
-        view, at = memoryview(buf), 0
-        while n := os.readv(fd, [buf]):
-            if at + n > len(data) or not data.startswith(view[:n], at):
-                return False
-            at += n
-        return at == len(data) and stat_key(os.fstat(fd)) == stat_then
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+        with open(path, "rb", buffering=0, opener=_no_wait) as f:
+            buf = bytearray(min(max(len(data), 1), AGAIN_CHUNK))
+            view, at = memoryview(buf), 0
+            while n := f.readinto(buf):
+                if at + n > len(data) or not data.startswith(view[:n], at):
+                    return False
+                at += n
+            return at == len(data) and stat_key(os.fstat(f.fileno())) == key
+    except OSError as exc:
+        raise _unreadable(exc) from None
+
+
+def _no_wait(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)  # a FIFO in the file's place: no hang
+
+
+def _unreadable(exc: OSError) -> Unreadable:
+    if isinstance(exc, FileNotFoundError):
+        return Unreadable("vanished while being read")
+    if isinstance(exc, PermissionError):
+        return Unreadable("permission denied (check the file's owner and mode)")
+    if isinstance(exc, IsADirectoryError):
+        return Unreadable("became a directory")
+    return Unreadable(f"cannot read: {exc.strerror}")

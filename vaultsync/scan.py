@@ -68,7 +68,7 @@ def _single_file(
     result.seen = 1
     if full or _moved(entry, st, state.scanned_ns - RACY_WINDOW_NS):
         result.candidates.append(
-            Candidate(f"{src.name}/{src.root.name}", str(src.root), stat_key(st), src)
+            Candidate(f"{src.name}/{src.root.name}", stat_key(st), src, single=True)
         )
 
 
@@ -195,7 +195,7 @@ class _Walk:
             entry = known.get(name) if known else None
             if entry is None or _moved(entry, st, self.cutoff):
                 vp = f"{self.src.name}/{rel_dir}{name}"
-                self.result.candidates.append(Candidate(vp, full, stat_key(st), self.src))
+                self.result.candidates.append(Candidate(vp, stat_key(st), self.src))
         self.result.seen += len(names)
         gone = known.index.keys() - names if known else set()
         self.result.deleted += [f"{self.src.name}/{rel_dir}{n}" for n in gone]
@@ -350,7 +350,7 @@ class _Walk:
                 ):
                     continue
             vp = f"{self.src.name}/{rel_dir}{name}"
-            self.result.candidates.append(Candidate(vp, e.path, stat_key(st), self.src))
+            self.result.candidates.append(Candidate(vp, stat_key(st), self.src))
 
     def _follow_inside(self, e: Listed, rel: str) -> os.stat_result | None:
         """The target's stat for a symlink that stays inside the source, else None."""

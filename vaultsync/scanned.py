@@ -17,12 +17,20 @@ from vaultsync.state import State
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A file to read: its stat differs from what the state holds (or it is new).
-    Slots and a plain str path: an initial import makes 100,000 of them."""
+    Slots, and its path on disk made when asked from the source's root and the vault
+    path: an initial import makes 100,000 of them."""
 
     vault_path: str
-    path: str
     stat: list[int]
     source: Source
+    single: bool = False  # the source is this one file
+
+    @property
+    def path(self) -> str:
+        root = str(self.source.root)
+        if self.single:
+            return root
+        return os.path.join(root, self.vault_path[len(self.source.name) + 1 :])
 
 
 @dataclass

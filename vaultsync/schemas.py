@@ -87,6 +87,7 @@ def shipped() -> list[tuple[str, str]]:
     return out
 
 
+STREAM_MIN_BYTES = 64 << 20  # bigjson: below this the whole tree is cheap enough
 EXPLAIN_SLOW_MAX = 2 << 20  # bytes: best_match takes ~1.5 s per MiB of memories
 
 
@@ -214,14 +215,20 @@ def _compile_user(ref: str, document: Any) -> _Schema:
 
 
 def check(
-    data: bytes, vault_path: str, schema: str = "auto", *, vault_root: Path | None = None
+    data: bytes,
+    vault_path: str,
+    schema: str = "auto",
+    *,
+    vault_root: Path | None = None,
+    tree: bool = True,
 ) -> Checked:
     """Parse `data` once and check it against `schema`.
 
     `schema`: "auto" (the most specific shipped schema whose shape matches), "none" (no
     parsing, no check), a shipped name, or a schema file relative to `vault_root` (the
     current directory when None). A bad schema raises ConfigError; a bad document never
-    raises, it comes back as `Checked.problem`.
+    raises, it comes back as `Checked.problem`. `tree=False`: a valid memory export of
+    STREAM_MIN_BYTES or more may come back without its `doc` (bigjson.py).
     """
     if schema == "none":
         return Checked(None, None, "none")
@@ -231,6 +238,11 @@ def check(
     named = None if schema == "auto" else _resolve(schema, vault_root)
     lines = is_jsonl(vault_path) or schema == "jsonl"
     try:
+        if not (tree or lines) and len(data) > STREAM_MIN_BYTES:
+            from vaultsync import bigjson  # a memory at a time; None: checked whole
+
+            if (streamed := bigjson.check(data, named)) is not None:
+                return streamed
         if lines and jsonparse.is_utf8(data):
             return _check_lines(jsonparse.parse_utf8_lines(data), named)
         text = jsonparse.decode(data)

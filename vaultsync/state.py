@@ -10,7 +10,7 @@ import base64
 import os
 import sys
 from array import array
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -287,6 +287,26 @@ class State:
         f.set(name, entry)
         self.touched.add(vault_path)
         self.files.changed.add(source)
+
+    def put_all(self, entries: Iterable[tuple[str, list[int], str]]) -> None:
+        """`put` for each (vault path, stat key, blob id); a folder the state does not
+        have yet is made straight into its columns, without an Entry and a dict slot per
+        file that `columns` would then convert (a first import of 100,000 files)."""
+        new: dict[tuple[str, str], dict[str, tuple[list[int], str]]] = {}
+        for vault_path, stat, blob in entries:
+            source, folder, name = split(vault_path)
+            f = self.files.get(source, {}).get(folder)
+            if f is not None:
+                f.set(name, Entry.of(stat, blob))
+            else:
+                new.setdefault((source, folder), {})[name] = (stat, blob)
+            self.touched.add(vault_path)
+            self.files.changed.add(source)
+        for (source, folder), rows in new.items():
+            names = sorted(rows)
+            stat = [x for n in names for x in rows[n][0]]
+            blobs = "".join(rows[n][1] for n in names)
+            self.files.setdefault(source, {})[folder] = Folder(names, stat, blobs)
 
     def drop(self, vault_path: str) -> None:
         source, folder, name = split(vault_path)

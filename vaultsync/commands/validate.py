@@ -55,7 +55,7 @@ def check_file(path: Path, schema: str = "auto") -> Verdict:
         return Verdict(str(path), schema, False, f"cannot read: {exc.strerror or exc}")
     if path.suffix == ".toml" and schema in ("auto", "vaultsync-config"):
         return _check_config_file(path, data)
-    checked = schemas.check(data, path.name, schema)
+    checked = schemas.check(data, path.name, schema, tree=False)  # the verdict alone
     problem = str(checked.problem) if checked.problem else None
     return Verdict(str(path), checked.schema, checked.problem is None, problem)
 
