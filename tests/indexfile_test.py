@@ -480,3 +480,11 @@ def test_a_big_source_keeps_a_split_index(env: Env) -> None:
     with pytest.raises(indexfile.Declined, match="requires"):
         indexfile._entries(index.read_bytes())
     assert git(env.vault, index, folder, "ls-files", "-m") == ""
+
+
+def test_a_fifo_in_the_index_place_declines_without_waiting(tmp_path: Path) -> None:
+    repo, index, root = setup(tmp_path)
+    index.unlink()
+    os.mkfifo(index)
+    with pytest.raises(indexfile.Declined, match="regular"):
+        indexfile.record_stats(index, root, wanted(root, "a.jsonl"))

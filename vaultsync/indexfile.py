@@ -4,7 +4,9 @@ hashed, so that git does not hash them again only to learn their stat.
 `update-index --refresh` would read a 30 MB transcript once more (with SHA-1DC, ~0.1 s)
 to record a stat we already have: the read's own snapshot (reader.read_snapshot: the
 stat before and after the read agree), taken with the bytes whose blob id the entry
-holds. Here the index git has just written is patched in place of that refresh:
+holds. Here the index git has just written is patched in place of that refresh
+(record_stats), or, for paths already in a small index, written without git at all
+(set_blobs: the new blob, and that stat or none, as `update-index --index-info` would):
 
 - only index versions 2 and 3, whose trailing SHA-1 checks, with every entry walked
   (names, flags, padding) and every extension optional (first letter A-Z); version 4,
@@ -134,7 +136,7 @@ def _zero_stat(out: bytearray, at: int) -> None:
 
 def _read(index: Path) -> tuple[bytes, int]:
     """The index's bytes, checked, and its mtime in seconds (git's racy rule)."""
-    fd = os.open(index, os.O_RDONLY | os.O_NOFOLLOW)
+    fd = os.open(index, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a FIFO: no hang
     try:
         st = os.fstat(fd)
         if not st_mode.S_ISREG(st.st_mode):
