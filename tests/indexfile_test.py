@@ -466,20 +466,28 @@ def test_an_entry_racy_against_the_index_read_is_smudged(tmp_path: Path) -> None
     assert modified(repo, index, root) == ["a.jsonl"]  # b still compared, and clean
 
 
-def test_a_big_source_keeps_a_split_index(env: Env) -> None:
+def test_only_a_small_source_gets_a_whole_index_file() -> None:
     """Past MAX_ENTRIES_SET files a whole index would cost git a full rewrite at every
-    sync (8.8 MB at 100,000 files): the vault's core.splitIndex=true stands there."""
+    sync (8.8 MB at 100,000 files): a big source's index is left to the vault's
+    core.splitIndex=true."""
+    st = state.State(head=None, scanned_ns=1)
+    for i in range(indexfile.MAX_ENTRIES_SET):
+        st.put(f"s/f{i}.json", state.Entry(1, 1, 1, 1, blob_id(b"x")))
+    assert gitindex.whole_file(st, "s")
+    st.put("s/one-more.json", state.Entry(1, 1, 1, 1, blob_id(b"x")))
+    assert not gitindex.whole_file(st, "s")
+
+
+def test_a_big_source_syncs_an_in_place_edit_through_its_index(env: Env) -> None:
     folder = env.records("many", indexfile.MAX_ENTRIES_SET + 1)
     index = env.vault / ".vaultsync" / "index" / "many"
-    with pytest.raises(indexfile.Declined, match="requires"):
-        indexfile._entries(index.read_bytes())  # a `link` extension: split
     path = folder / "7.json"
     with open(path, "r+b") as f:  # in place: the folder's stat does not move
         f.write(path.read_bytes().replace(b'"c"', b'"C"'))
     assert json.loads(env.vs("sync", "--json").stdout)["modified"] == ["many/7.json"]
-    with pytest.raises(indexfile.Declined, match="requires"):
-        indexfile._entries(index.read_bytes())
+    assert env.git("show", "HEAD:many/7.json").encode() == path.read_bytes()
     assert git(env.vault, index, folder, "ls-files", "-m") == ""
+    assert "nothing changed" in env.vs("sync").stdout
 
 
 def test_a_fifo_in_the_index_place_declines_without_waiting(tmp_path: Path) -> None:

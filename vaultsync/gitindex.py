@@ -191,8 +191,6 @@ def update(vault: Path, st: State) -> None:
 def _write(
     vault: Path, st: State, source: str, root: str, touched: list[str], rebuild: bool
 ) -> bool:
-    from vaultsync import indexfile
-
     path = index_path(vault, source)
     path.parent.mkdir(parents=True, exist_ok=True)
     hashed: dict[bytes, indexfile.Wanted] = {}
@@ -204,7 +202,7 @@ def _write(
     else:
         lines, size, blobs, hashed = _entries(st, source, touched)
     pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
-    whole = _file_count(st, source) <= indexfile.MAX_ENTRIES_SET
+    whole = whole_file(st, source)
     # New blobs for paths already in a small index: written here, no git process.
     done = _set_blobs(path, root, blobs, hashed) if blobs and whole else None
     if done is None:
@@ -277,8 +275,14 @@ def _every_entry(st: State, source: str) -> tuple[bytes, int]:
     return lines.getvalue(), size
 
 
-def _file_count(st: State, source: str) -> int:
-    return sum(len(f) for f in st.files.get(source, {}).values())
+def whole_file(st: State, source: str) -> bool:
+    """Whether this source's index is written as one file (core.splitIndex=false): a
+    small source's, which indexfile can patch; a big one's stays as the vault's config
+    says (split), which git rewrites far faster (see the module doc)."""
+    from vaultsync import indexfile
+
+    count = sum(len(f) for f in st.files.get(source, {}).values())
+    return count <= indexfile.MAX_ENTRIES_SET
 
 
 def _record_stats(path: Path, root: str, hashed: dict[bytes, indexfile.Wanted]) -> set[bytes]:
