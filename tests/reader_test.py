@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,24 @@ def test_snapshot_holds_data_stat_and_blob(tmp_path: Path) -> None:
     f.write_bytes(b"{}")
     snap = read_snapshot(f)
     assert snap.data == b"{}" and snap.stat[0] == 2 and snap.blob == blob_id(b"{}")
+
+
+def test_a_fifo_in_a_files_place_is_unreadable_not_a_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "m.json"
+    os.mkfifo(fifo)  # no writer: a blocking open would never return
+    with pytest.raises(Unreadable, match="not a regular file"):
+        read_snapshot(fifo)
+
+
+def test_empty_and_multi_chunk_files_read_whole(tmp_path: Path) -> None:
+    empty = tmp_path / "e.json"
+    empty.write_bytes(b"")
+    assert read_snapshot(empty).data == b""
+    big = tmp_path / "big.jsonl"
+    body = b"".join(b'{"n": %d}\n' % i for i in range(400_000))  # several MB
+    big.write_bytes(body)
+    snap = read_snapshot(big)
+    assert snap.data == body and snap.blob == blob_id(body) and snap.stat[0] == len(body)
 
 
 def test_vanished_file(tmp_path: Path) -> None:

@@ -153,6 +153,20 @@ def test_remove_takes_only_our_line(cron: Env, tracked: Path) -> None:
     assert "nothing was scheduled" in cron.vs("schedule", "remove").stdout
 
 
+def test_show_without_a_vault_says_so(cron: Env, tracked: Path) -> None:
+    """Not "nothing is scheduled, install it" for a folder that is no vault; and a
+    schedule left behind by a vault since deleted is shown, with the warning."""
+    err = cron.vs("schedule", "show", "--vault", str(cron.root / "nowhere"), code=2).stderr
+    assert "no vault at" in err and "vaultsync init" in err
+    cron.vs("schedule", "install")
+    (cron.vault / "vaultsync.toml").rename(cron.root / "moved.toml")
+    shown = cron.vs("schedule", "show", code=2)
+    assert "cron:" in shown.stdout and "no vault at" in shown.stderr
+    assert "vaultsync schedule remove" in shown.stderr
+    (cron.root / "moved.toml").rename(cron.vault / "vaultsync.toml")
+    cron.vs("schedule", "remove")
+
+
 @pytest.mark.parametrize(
     ("every", "message"),
     [("7m", "divides 60"), ("30s", "once a minute"), ("5h", "divides 24"), ("soon", "interval")],

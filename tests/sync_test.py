@@ -20,6 +20,27 @@ def test_first_sync_copies_every_memory_file_exactly(synced: Env) -> None:
     assert synced.git("status", "--porcelain") == ""
 
 
+def test_a_new_files_copy_replaces_what_a_killed_run_left(synced: Env) -> None:
+    """New files are written in place, not by rename; a half copy (or a symlink) that
+    a killed run or a person left at the name is replaced, never written through."""
+    new = synced.home / "mem" / "notes" / "fresh.json"
+    new.parent.mkdir()
+    new.write_text('{"id": "f", "content": "fresh"}')
+    (synced.vault / "mem" / "notes").mkdir()
+    (synced.vault / "mem" / "notes" / "fresh.json").write_text('{"id": "f", "con')
+    outside = synced.root / "outside.json"
+    outside.write_text("not the vault's")
+    other = synced.home / "mem" / "other.json"
+    other.write_text('{"id": "o", "content": "other"}')
+    (synced.vault / "mem" / "other.json").symlink_to(outside)
+    synced.vs("sync")
+    assert (synced.vault / "mem" / "notes" / "fresh.json").read_bytes() == new.read_bytes()
+    assert (synced.vault / "mem" / "other.json").read_bytes() == other.read_bytes()
+    assert not (synced.vault / "mem" / "other.json").is_symlink()
+    assert outside.read_text() == "not the vault's"
+    assert synced.git("status", "--porcelain") == ""
+
+
 def test_commit_subject_body_trailers_and_dates(synced: Env) -> None:
     subject, body = synced.git("log", "-1", "--format=%s%x00%b").split("\0")
     m = re.fullmatch(r"vaultsync: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) \+7 ~0 -0", subject)
@@ -202,24 +223,35 @@ def test_commit_body_of_a_legacy_graph_turned_into_json_lines(synced: Env) -> No
     assert "mem/graph/memory.json: -1 entity, -2 relations" in body
 
 
-def _nested(depth: int, leaf: int) -> str:
+def _nested(depth: int, leaf: int, open_: str = '{"a": ', close: str = "}") -> str:
     text = str(leaf)
     for _ in range(depth):
-        text = '{"a": ' + text + "}"
+        text = open_ + text + close
     return text
 
 
 def test_a_summary_that_fails_degrades_to_modified(synced: Env) -> None:
     """Valid JSON nested 600 deep made the commit summary raise RecursionError, and the
-    whole sync (every other file with it) failed with exit 70."""
+    whole sync (every other file with it) failed with exit 70. Lists: dicts of scalars
+    are now diffed without deepdiff, which this depth no longer fails (next test)."""
     deep = synced.home / "mem" / "deep.json"
-    deep.write_text('{"id": "d", "content": "x", "metadata": ' + _nested(600, 1) + "}")
+    doc = '{"id": "d", "content": "x", "metadata": {"a": %s}}'
+    deep.write_text(doc % _nested(600, 1, "[", "]"))
     synced.vs("sync")
-    deep.write_text('{"id": "d", "content": "x", "metadata": ' + _nested(600, 2) + "}")
+    deep.write_text(doc % _nested(600, 2, "[", "]"))
     (synced.home / "mem" / "other.json").write_text('{"id": "o", "content": "z"}')
     doc = json.loads(synced.vs("sync", "--json").stdout)
     assert doc["modified"] == ["mem/deep.json"] and doc["added"] == ["mem/other.json"]
     assert "mem/deep.json: modified" in synced.git("log", "-1", "--format=%B")
+
+
+def test_a_deeply_nested_revision_is_summarised(synced: Env) -> None:
+    deep = synced.home / "mem" / "deep.json"
+    deep.write_text('{"id": "d", "content": "x", "metadata": ' + _nested(600, 1) + "}")
+    synced.vs("sync")
+    deep.write_text('{"id": "d", "content": "x", "metadata": ' + _nested(600, 2) + "}")
+    synced.vs("sync")
+    assert "mem/deep.json: memory changed: metadata/a/a/" in synced.git("log", "-1", "--format=%B")
 
 
 def test_a_fifo_or_folder_in_the_vault_copys_place_does_not_stop_a_deletion(synced: Env) -> None:

@@ -83,6 +83,11 @@ def test_track_without_a_vault_says_how_to_make_one(env: Env) -> None:
     env.memories()
     err = env.vs("track", str(env.home / "mem"), code=2).stderr
     assert "no vault at" in err and "vaultsync init" in err
+    # Nothing left behind (a `.vaultsync/lock` made init refuse the folder as not empty),
+    # so following the hint works.
+    assert not env.vault.exists() or not any(env.vault.iterdir())
+    env.vs("init")
+    env.vs("track", str(env.home / "mem"))
 
 
 def test_untrack_keeps_history(synced: Env) -> None:

@@ -13,7 +13,7 @@ from vaultsync import __version__
 from vaultsync.appended import extend_copy
 from vaultsync.errors import from_os_error
 from vaultsync.fastimport import file_command
-from vaultsync.fsutil import replace_file
+from vaultsync.fsutil import create_file, replace_file
 from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
 from vaultsync.plan import Change, Plan, by_lines
 
@@ -55,7 +55,7 @@ class Committer:
         except OSError as exc:  # a full, read-only or failing disk, said in words
             raise from_os_error(exc, self.vault) from None
         if not extended:
-            self._copy_in(c.vault_path, c.data)
+            self._copy_in(c.vault_path, c.data, c.kind == "added")
         if as_delta:
             assert c.blob is not None
             self._stored[c.vault_path] = c.blob
@@ -81,13 +81,15 @@ class Committer:
             self._writer = self.gv.writer()
         return self._writer
 
-    def _copy_in(self, vp: str, data: bytes) -> None:
+    def _copy_in(self, vp: str, data: bytes, new: bool) -> None:
         # Not fsynced: git's objects are the durable copy; the work tree is for browsing.
         folder, _, _ = vp.rpartition("/")
         if folder and folder not in self._folders:
             os.makedirs(os.path.join(self.vault, folder), exist_ok=True)
             self._folders.add(folder)
-        replace_file(os.path.join(self.vault, vp), data)
+        path = os.path.join(self.vault, vp)
+        if not (new and create_file(path, data)):
+            replace_file(path, data)
 
     def finish(self, p: Plan, host: str, when: datetime, subject: str | None = None) -> str | None:
         """Deletions, the commit, the rejected ref; returns the new HEAD (None: no commit)."""

@@ -170,15 +170,19 @@ def parse_duration(text: str, key: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
+def not_found(vault: Path) -> VaultNotFound:
+    return VaultNotFound(
+        f"no vault at {vault} ({CONFIG_NAME} is missing)",
+        hint="create one with `vaultsync init`, or point --vault / $VAULTSYNC_VAULT at it",
+    )
+
+
 def load(vault: Path) -> Config:
     path = vault / CONFIG_NAME
     try:
         raw = _read_config(path)
     except FileNotFoundError:
-        raise VaultNotFound(
-            f"no vault at {vault} ({CONFIG_NAME} is missing)",
-            hint="create one with `vaultsync init`, or point --vault / $VAULTSYNC_VAULT at it",
-        ) from None
+        raise not_found(vault) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     try:

@@ -59,9 +59,7 @@ class CommitWriter:
         self._vault = vault
         self._marks = 0
         # stderr to a file, not a pipe: a pipe nobody reads can fill up and stall git.
-        import tempfile
-
-        self._err = tempfile.TemporaryFile()
+        self._err = _anonymous_file()
         self._packs_before = vault.pack_files()
         self._proc = gitrun.popen(
             # unpackLimit=0: fast-import would otherwise explode a pack of under 100
@@ -149,3 +147,17 @@ class CommitWriter:
         except OSError as exc:
             self.abort()
             raise VaultsyncError(f"cannot feed git fast-import: {exc.strerror}") from None
+
+
+def _anonymous_file() -> IO[bytes]:
+    """A file without a name, for git's stderr: memfd on Linux (tempfile's import is ~3 ms
+    of every sync's start-up), else tempfile's."""
+    create = getattr(os, "memfd_create", None)
+    if create is not None:
+        try:
+            return os.fdopen(create("vaultsync-git-stderr", os.MFD_CLOEXEC), "w+b")
+        except OSError:
+            pass
+    import tempfile
+
+    return tempfile.TemporaryFile()

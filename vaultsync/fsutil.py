@@ -31,6 +31,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _mkstemp(folder: Path, prefix: str) -> tuple[int, str]:
+    """tempfile.mkstemp's file (created exclusively, mode 0600, a random name) without
+    importing tempfile (shutil, random, bz2, lzma: ~3 ms of every sync's start-up)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        name = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{TMP_SUFFIX}")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", str(folder))
+
+
 def atomic_write(
     path: Path,
     data: bytes | Iterable[bytes],
@@ -53,9 +66,7 @@ def atomic_write(
             mode = os.stat(path).st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o600
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    fd, tmp = _mkstemp(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             if isinstance(data, bytes):
@@ -149,6 +160,28 @@ def replace_file(path: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)  # a full disk must not leave half a copy behind
         raise
+
+
+def create_file(path: str, data: bytes) -> bool:
+    """A new file of the vault's own work tree written in place: no temporary name, no
+    rename (18 us of the ~60 us each of an initial import's 100,000 copies). False, and
+    nothing written, when something has the name already (replace_file is for that). A
+    failed write takes its half copy away; one a kill interrupts is an untracked file
+    the next sync's replace_file overwrites, as it was never committed."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return True
 
 
 def _write_all(fd: int, data: bytes) -> None:

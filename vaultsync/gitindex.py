@@ -7,6 +7,10 @@ are written with `update-index --index-info` (blob id, no stat), and `update-ind
 --refresh` records a stat only where git hashes the file on disk to exactly that blob.
 So a file that changed after its commit can never look clean, whatever happened
 between the read and the refresh; an entry not yet refreshed is compared by content.
+A big file this sync read and hashed itself (an appended transcript) takes the stat of
+that read instead, written into the index by indexfile.py, not hashed again by git.
+The indexes are whole files (`core.splitIndex=false`, which the vault's own index sets
+to true): a split index keeps its entries in another file, which indexfile declines.
 
 New, renamed and removed files are not git's part: they change their folder's mtime,
 and scan.py lists exactly the folders whose stat moved (git's `ls-files -o` would not
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from vaultsync import indexfile
     from vaultsync.gitrun import Started
     from vaultsync.state import State
 
@@ -33,6 +38,8 @@ INDEX_DIR = Path(".vaultsync") / "index"
 ZERO_OID = "0" * 40
 REFRESH_AFTER = 1000  # entries written without a stat before a refresh pays for itself
 REFRESH_BYTES = 16 << 20  # or this many bytes git would hash at every scan meanwhile
+# An index of its own file (one read before a split index is read and written whole).
+NO_SPLIT = ["-c", "core.splitIndex=false"]
 
 
 def index_path(vault: Path, source: str) -> Path:
@@ -55,7 +62,8 @@ def usable(vault: Path, st: State, source: str) -> bool:
 
 def _cmd(vault: Path, source: str, root: str, args: list[str]) -> tuple[list[str], dict[str, str]]:
     env = {"GIT_INDEX_FILE": str(index_path(vault, source))}
-    return [f"--git-dir={vault / '.git'}", f"--work-tree={root}", *args], env
+    git = [f"--git-dir={vault / '.git'}", f"--work-tree={root}", *NO_SPLIT]
+    return [*git, *args], env
 
 
 def _git(
@@ -174,16 +182,23 @@ def _write(
 ) -> bool:
     path = index_path(vault, source)
     path.parent.mkdir(parents=True, exist_ok=True)
+    hashed: dict[bytes, indexfile.Wanted] = {}  # what this sync hashed itself (an append)
     if rebuild:
         _remove(path)
         st.unrefreshed[source] = 0
         lines, size = _every_entry(st, source)
     else:
-        lines, size = _entries(st, source, touched)
+        lines, size = _entries(st, source, touched, hashed)
     rc, _, _ = _git(vault, source, root, ["update-index", "-z", "--index-info"], lines)
     if rc != 0:
         return False
     pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
+    if hashed and (pending >= REFRESH_AFTER or size >= REFRESH_BYTES):
+        # The refresh is due: what this sync hashed itself takes its read's stat, and
+        # git hashes only the rest (if that is still worth a refresh).
+        done = _record_stats(path, root, hashed)
+        pending -= len(done)
+        size -= sum(len_of(st, source, rel) for rel in done)
     if rebuild or pending >= REFRESH_AFTER or size >= REFRESH_BYTES:
         # Records a stat only where the file hashes to the committed blob (see above).
         _git(vault, source, root, ["update-index", "-q", "--ignore-missing", "--refresh"])
@@ -196,9 +211,13 @@ def _write(
     return True
 
 
-def _entries(st: State, source: str, touched: list[str]) -> tuple[bytes, int]:
+def _entries(
+    st: State, source: str, touched: list[str], hashed: dict[bytes, indexfile.Wanted]
+) -> tuple[bytes, int]:
     """`--index-info` lines for these vault paths (a path the state lost: removed), and
-    the bytes git would hash to refresh them."""
+    the bytes git would hash to refresh them; `hashed` gets those this sync hashed."""
+    from vaultsync import indexfile
+
     lines, size = io.BytesIO(), 0
     for vp in touched:
         entry = st.entry(vp)
@@ -208,7 +227,27 @@ def _entries(st: State, source: str, touched: list[str]) -> tuple[bytes, int]:
         else:
             lines.write(b"100644 %s\t%s\0" % (entry.blob.encode(), rel))
             size += entry.size
+            if vp in st.hashed:
+                hashed[rel] = indexfile.Wanted(entry.blob, entry.stat)
     return lines.getvalue(), size
+
+
+def _record_stats(path: Path, root: str, hashed: dict[bytes, indexfile.Wanted]) -> set[bytes]:
+    from vaultsync import indexfile
+
+    try:
+        return indexfile.record_stats(path, Path(root), hashed)
+    except (indexfile.Declined, OSError):
+        return set()  # git's refresh does it, as before
+
+
+def prefix_join(source: str, folder: str, name: str) -> str:
+    return f"{source}/{folder}/{name}" if folder else f"{source}/{name}"
+
+
+def len_of(st: State, source: str, rel: bytes) -> int:
+    entry = st.entry(prefix_join(source, "", rel.decode("utf-8", "surrogateescape")))
+    return entry.size if entry is not None else 0
 
 
 def _every_entry(st: State, source: str) -> tuple[bytes, int]:

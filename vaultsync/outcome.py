@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TextIO
@@ -61,6 +60,7 @@ def _unloadable(exc: BaseException | None) -> bool:
 
 def _crash() -> int:
     import tempfile
+    import traceback  # only here: ~4 ms of every start-up otherwise
 
     exc = sys.exc_info()[1]
     if _unloadable(exc):

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultsync import config, gitindex, state, statefile
+from vaultsync import config, state
 from vaultsync.appended import APPEND_MIN_BYTES, Growth, check_new_lines, growth, summary
 from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
 from vaultsync.gitvault import GitVault, iso_z, utc_now
 from vaultsync.reader import Unreadable, blob_id, read_snapshot
-from vaultsync.scan import Candidate, Known, SourceScan, scan_source
+from vaultsync.scan import scan_source
+from vaultsync.scanned import Candidate, SourceScan, known_dirs
 from vaultsync.state import Rejection, State
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def plan(
     p = Plan(head=st.head, scanned_ns=time.time_ns())
     same_config = blob_id(cfg.raw) == st.config_blob
     for src in sources:
-        fast = _known(vault, st, src, same_config)
+        fast = known_dirs(vault, st, src, same_config)
         sc = scan_source(src, st, scope.full, vault, fast)
         if fast is not None and src.name in st.files.lost:
             # Its detail file turned out damaged halfway: walked again, as a rebuild.
@@ -210,27 +211,6 @@ def _plan_config(
         if sink is not None:
             sink(change)
     p.config_blob = blob
-
-
-def _known(vault: Path, st: State, src: Source, same_config: bool) -> Known | None:
-    """What lets the scan list only the folders that moved: a state that was not rebuilt,
-    the same config (globs), and a git index that `.last_sync` names. Else None: the
-    whole source is walked."""
-    if st.rebuilt or not same_config:
-        return None
-    if not statefile.detail_unchanged(vault, st, src.name):
-        return None  # walked: the detail is read (and checked) by the walk
-    if not gitindex.usable(vault, st, src.name):
-        if st.files.get(src.name):
-            st.moved = True  # rewrite the state, so that the index is made again
-        return None
-    dirs = st.dirs.get(src.name)
-    expected = st.indexes.get(src.name)
-    changed = gitindex.modified(vault, src.name, str(src.root), expected) if dirs else None
-    if dirs and changed is None:  # git could not read it: made again with the state
-        st.indexes.pop(src.name, None)
-        st.moved = True
-    return Known(dirs, changed) if dirs and changed is not None else None
 
 
 def _check_still_a_file(sc: SourceScan, gv: GitVault, head: str | None) -> None:

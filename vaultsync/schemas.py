@@ -265,9 +265,11 @@ def _text_kind(schema: str, vault_path: str) -> str | None:
         return "markdown"
     if schema != "auto":
         return None
+    name = vault_path.lower()
+    if name.endswith((".json", ".jsonl", ".ndjson")):
+        return None  # JSON: no need to import mdmemory (~2 ms of a sync's start-up)
     from vaultsync.mdmemory import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 
-    name = vault_path.lower()
     if name.endswith(MARKDOWN_SUFFIXES):
         return "markdown"
     return "text" if name.endswith(TEXT_SUFFIXES) else None

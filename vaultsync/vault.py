@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +87,12 @@ class Vault:
 
     @contextlib.contextmanager
     def lock(self, wait_s: float = 0.0) -> Iterator[VaultLock]:
-        """The one-writer lock; LockedError (exit 3) names the pid that holds it."""
+        """The one-writer lock; LockedError (exit 3) names the pid that holds it. Not
+        where no vault is: its `.vaultsync/` would make `init` refuse the folder."""
+        if not os.path.lexists(self.root / "vaultsync.toml"):
+            from vaultsync import config
+
+            raise config.not_found(self.root)
         lock = VaultLock(self.lock_path)
         lock.acquire(wait_s)
         try:

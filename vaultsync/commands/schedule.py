@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync import config, units
-from vaultsync.errors import EXIT_OK, UsageError, VaultsyncError
+from vaultsync.errors import EXIT_OK, EXIT_USAGE, UsageError, VaultsyncError
 from vaultsync.fsutil import atomic_write, read_json_object
 from vaultsync.vault import Vault
 
@@ -281,6 +281,8 @@ def installed(vault: Path) -> list[Installed]:
 
 def show(vault: Path, json_out: bool = False) -> int:
     items = installed(vault)
+    if not items and not (vault / config.CONFIG_NAME).exists():
+        raise config.not_found(vault)  # "nothing is scheduled, install it" would fail too
     runs = read_runs(vault)
     if json_out:
         doc = {
@@ -301,6 +303,13 @@ def show(vault: Path, json_out: bool = False) -> int:
         for what in item.what:
             print(f"  {what}")
     print(describe_runs(runs))
+    if items and not (vault / config.CONFIG_NAME).exists():
+        print(
+            f"vaultsync: warning: no vault at {vault} any more: every scheduled run fails\n"
+            "  hint: remove the schedule with `vaultsync schedule remove`, or init the vault",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     return EXIT_OK
 
 
