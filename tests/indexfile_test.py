@@ -400,3 +400,67 @@ def test_gitindex_records_the_read_stat_of_a_big_hashed_file_instead_of_refreshi
         assert st.indexes["s"] == gitindex.checksum(gitindex.index_path(vault, "s"))
         results[hashed] = gitindex.modified(vault, "s", str(src))
     assert results == {True: {"other.jsonl"}, False: {"big.jsonl", "other.jsonl"}}
+
+
+def test_new_blobs_for_known_paths_are_written_without_git(tmp_path: Path) -> None:
+    """set_blobs does what `update-index --index-info` does for paths already in the
+    index: the new blob, and no stat unless the read's (the fake blob proves no hash)."""
+    repo, index, root = setup(tmp_path)
+    past = time.time_ns() - 10 * 10**9
+    for name in ("a.jsonl", "b.json"):
+        os.utime(root / name, ns=(past, past))
+    os.utime(index, ns=(past + 10**9, past + 10**9))  # not racy: the index is newer
+    fake, other = blob_id(b"not the file"), blob_id(b"b's next version")
+    snap = read_snapshot(root / "a.jsonl")
+    done = indexfile.set_blobs(
+        index,
+        root,
+        {b"a.jsonl": fake, b"b.json": other},
+        {b"a.jsonl": indexfile.Wanted(fake, snap.stat)},
+    )
+    assert done == {b"a.jsonl"}
+    rows = git(repo, index, root, "ls-files", "-s").splitlines()
+    assert rows == [f"100644 {fake} 0\ta.jsonl", f"100644 {other} 0\tb.json"]
+    assert debug_stat(repo, index, root, "b.json")["size"] == "0"  # compared by content
+    assert modified(repo, index, root) == ["b.json"]
+
+
+def test_set_blobs_leaves_new_paths_and_big_indexes_to_git(tmp_path: Path) -> None:
+    repo, index, root = setup(tmp_path)
+    before = index.read_bytes()
+    with pytest.raises(indexfile.Declined):
+        indexfile.set_blobs(index, root, {b"new.json": blob_id(b"x")}, {})
+    rows = b"".join(
+        b"100644 %s\tf%05d.json\0" % (blob_id(b"x").encode(), i)
+        for i in range(indexfile.MAX_ENTRIES_SET + 1)
+    )
+    big = tmp_path / "big-index"
+    git(
+        repo,
+        big,
+        root,
+        "-c",
+        "core.splitIndex=false",
+        "update-index",
+        "-z",
+        "--index-info",
+        stdin=rows,
+    )
+    big_before = big.read_bytes()
+    with pytest.raises(indexfile.Declined):
+        indexfile.set_blobs(big, root, {b"f00000.json": blob_id(b"y")}, {})
+    assert index.read_bytes() == before and big.read_bytes() == big_before
+
+
+def test_an_entry_racy_against_the_index_read_is_smudged(tmp_path: Path) -> None:
+    """git's rule when it writes an index: an entry whose mtime is not older than the
+    index it read is compared by content from then on (its size set to 0)."""
+    repo, index, root = setup(tmp_path)
+    past = time.time_ns() - 10 * 10**9
+    os.utime(root / "b.json", ns=(past, past))
+    git(repo, index, root, "-c", "core.splitIndex=false", "update-index", "--refresh")
+    assert debug_stat(repo, index, root, "b.json")["size"] != "0"
+    os.utime(index, ns=(past, past))  # the index as old as b's stat: b is racy
+    indexfile.set_blobs(index, root, {b"a.jsonl": blob_id(b"x")}, {})
+    assert debug_stat(repo, index, root, "b.json")["size"] == "0"
+    assert modified(repo, index, root) == ["a.jsonl"]  # b still compared, and clean

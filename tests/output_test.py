@@ -143,3 +143,39 @@ def test_a_module_of_its_own_that_cannot_be_read_mid_run_is_said_not_a_crash(
     assert proc.returncode == 1, proc.stderr
     assert "cannot load its own code (Permission denied" in proc.stderr, proc.stderr
     assert "memmerge.py" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_shipped_schema_that_cannot_be_read_mid_run_is_said_not_a_crash(
+    synced: Env,
+) -> None:
+    # Found by scripts/torture's faults part (open(2) failing with EIO, p=0.2): restore
+    # read a shipped schema for the first time while planning, the read failed and the
+    # run ended "internal error", exit 70, although it is the installation's disk.
+    import os
+    import shutil
+    from pathlib import Path
+
+    _changed(synced, 7)
+    assert synced.vs("sync").returncode == 0
+    _changed(synced, 8)
+    assert synced.vs("sync").returncode == 0  # nothing unsynced: restore plans at once
+    root = Path(__file__).resolve().parent.parent
+    copy = synced.root / "install"
+    for part in ("vaultsync", "schemas", "hooks"):
+        shutil.copytree(root / part, copy / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for schema in (copy / "schemas").glob("*.schema.json"):
+        schema.chmod(0)
+    prefix: tuple[str, ...] = ()
+    if os.geteuid() == 0:
+        assert shutil.which("setpriv"), "setpriv (util-linux) is needed to test this as root"
+        prefix = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+    env = {**synced.env, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-m", "vaultsync", "restore", "--at", "HEAD~1", "--yes"],
+        env=env, cwd=synced.root, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot load its own code (Permission denied" in proc.stderr, proc.stderr
+    assert ".schema.json" in proc.stderr and "Traceback" not in proc.stderr
+    assert '"content": "8"' in (synced.home / "mem" / "out.json").read_text()  # untouched

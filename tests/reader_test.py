@@ -110,24 +110,3 @@ def test_a_file_changing_while_read_is_never_returned_torn(tmp_path: Path) -> No
         assert _an_instant(_versions(data)), _versions(data)
     assert len(returned) + changing == 50
     assert _first_version(f) > 1  # the writer was at work throughout (the kill may tear it)
-
-
-def test_a_second_read_is_compared_a_chunk_at_a_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from vaultsync import reader
-
-    monkeypatch.setattr(reader, "COMPARE_CHUNK", 7)  # many chunks, the last one short
-    f = tmp_path / "export.json"
-    data = b'{"memories": [' + b"1.5, " * 40 + b"2]}"
-    f.write_bytes(data)
-    same, stat = reader._same_again(f, data)
-    st = os.stat(f)
-    assert same and stat == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-    assert not reader._same_again(f, data.replace(b"2]}", b"3]}"))[0]  # same size, other bytes
-    assert not reader._same_again(f, data[:-1])[0]  # the file has more
-    assert not reader._same_again(f, data + b" ")[0]  # the file has less
-    assert reader.read_snapshot(f).data == data  # just written: read twice, and agreed
-    f.unlink()
-    with pytest.raises(reader.Unreadable, match="vanished"):
-        reader._same_again(f, data)

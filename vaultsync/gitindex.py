@@ -182,23 +182,30 @@ def _write(
 ) -> bool:
     path = index_path(vault, source)
     path.parent.mkdir(parents=True, exist_ok=True)
-    hashed: dict[bytes, indexfile.Wanted] = {}  # what this sync hashed itself (an append)
+
+    hashed: dict[bytes, indexfile.Wanted] = {}
+    blobs: dict[bytes, str] | None = None
     if rebuild:
         _remove(path)
         st.unrefreshed[source] = 0
         lines, size = _every_entry(st, source)
     else:
-        lines, size = _entries(st, source, touched, hashed)
-    rc, _, _ = _git(vault, source, root, ["update-index", "-z", "--index-info"], lines)
-    if rc != 0:
-        return False
+        lines, size, blobs, hashed = _entries(st, source, touched)
     pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
-    if hashed and (pending >= REFRESH_AFTER or size >= REFRESH_BYTES):
-        # The refresh is due: what this sync hashed itself takes its read's stat, and
-        # git hashes only the rest (if that is still worth a refresh).
-        done = _record_stats(path, root, hashed)
-        pending -= len(done)
-        size -= sum(len_of(st, source, rel) for rel in done)
+    # New blobs for paths already in a small index: written here, no git process.
+    done = _set_blobs(path, root, blobs, hashed) if blobs else None
+    if done is None:
+        args = ["update-index", "-z", "--index-info"]
+        rc, _, _ = _git(vault, source, root, args, lines)
+        if rc != 0:
+            return False
+        done = set()
+        if hashed and (pending >= REFRESH_AFTER or size >= REFRESH_BYTES):
+            # The refresh is due: what this sync hashed itself takes its read's stat,
+            # and git hashes only the rest (if that is still worth a refresh).
+            done = _record_stats(path, root, hashed)
+    pending -= len(done)
+    size -= sum(len_of(st, source, rel) for rel in done)
     if rebuild or pending >= REFRESH_AFTER or size >= REFRESH_BYTES:
         # Records a stat only where the file hashes to the committed blob (see above).
         _git(vault, source, root, ["update-index", "-q", "--ignore-missing", "--refresh"])
@@ -212,42 +219,30 @@ def _write(
 
 
 def _entries(
-    st: State, source: str, touched: list[str], hashed: dict[bytes, indexfile.Wanted]
-) -> tuple[bytes, int]:
-    """`--index-info` lines for these vault paths (a path the state lost: removed), and
-    the bytes git would hash to refresh them; `hashed` gets those this sync hashed."""
+    st: State, source: str, touched: list[str]
+) -> tuple[bytes, int, dict[bytes, str] | None, dict[bytes, indexfile.Wanted]]:
+    """`--index-info` lines for these vault paths (a path the state lost: removed), the
+    bytes git would hash to refresh them, their new blobs (None: a removal, git's to
+    write) and those this sync hashed itself (their stat is the read's)."""
     from vaultsync import indexfile
 
     lines, size = io.BytesIO(), 0
+    blobs: dict[bytes, str] | None = {}
+    hashed: dict[bytes, indexfile.Wanted] = {}
     for vp in touched:
         entry = st.entry(vp)
         rel = vp[len(source) + 1 :].encode("utf-8", "surrogateescape")
         if entry is None:
             lines.write(b"0 %s\t%s\0" % (ZERO_OID.encode(), rel))
+            blobs = None
         else:
             lines.write(b"100644 %s\t%s\0" % (entry.blob.encode(), rel))
             size += entry.size
+            if blobs is not None:
+                blobs[rel] = entry.blob
             if vp in st.hashed:
                 hashed[rel] = indexfile.Wanted(entry.blob, entry.stat)
-    return lines.getvalue(), size
-
-
-def _record_stats(path: Path, root: str, hashed: dict[bytes, indexfile.Wanted]) -> set[bytes]:
-    from vaultsync import indexfile
-
-    try:
-        return indexfile.record_stats(path, Path(root), hashed)
-    except (indexfile.Declined, OSError):
-        return set()  # git's refresh does it, as before
-
-
-def prefix_join(source: str, folder: str, name: str) -> str:
-    return f"{source}/{folder}/{name}" if folder else f"{source}/{name}"
-
-
-def len_of(st: State, source: str, rel: bytes) -> int:
-    entry = st.entry(prefix_join(source, "", rel.decode("utf-8", "surrogateescape")))
-    return entry.size if entry is not None else 0
+    return lines.getvalue(), size, blobs, hashed
 
 
 def _every_entry(st: State, source: str) -> tuple[bytes, int]:
@@ -266,6 +261,36 @@ def _every_entry(st: State, source: str) -> tuple[bytes, int]:
             lines.write(b"100644 %s\t%s\0" % (blobs[BLOB_LEN * i : BLOB_LEN * (i + 1)], rel))
             size += stat[4 * i]
     return lines.getvalue(), size
+
+
+def _record_stats(path: Path, root: str, hashed: dict[bytes, indexfile.Wanted]) -> set[bytes]:
+    from vaultsync import indexfile
+
+    try:
+        return indexfile.record_stats(path, Path(root), hashed)
+    except (indexfile.Declined, OSError):
+        return set()  # git's refresh does it, as before
+
+
+def _set_blobs(
+    path: Path, root: str, blobs: dict[bytes, str], hashed: dict[bytes, indexfile.Wanted]
+) -> set[bytes] | None:
+    """The paths that took a stat, or None: git's update-index is to write them."""
+    from vaultsync import indexfile
+
+    try:
+        return indexfile.set_blobs(path, Path(root), blobs, hashed)
+    except (indexfile.Declined, OSError):
+        return None
+
+
+def len_of(st: State, source: str, rel: bytes) -> int:
+    entry = st.entry(prefix_join(source, "", rel.decode("utf-8", "surrogateescape")))
+    return entry.size if entry is not None else 0
+
+
+def prefix_join(source: str, folder: str, name: str) -> str:
+    return f"{source}/{folder}/{name}" if folder else f"{source}/{name}"
 
 
 def _drop(vault: Path, st: State, source: str) -> None:

@@ -47,11 +47,25 @@ def guarded(fn: Callable[P, int], *args: P.args, **kwargs: P.kwargs) -> int:
         return _crash()
 
 
+def _own_file(name: object) -> bool:
+    """Whether `name` is one of the program's own files: a module, or data it ships
+    (schemas, hook scripts; under the package in a wheel, beside it in a checkout)."""
+    if not isinstance(name, (str, bytes, os.PathLike)):
+        return False
+    here = os.path.dirname(os.path.realpath(__file__))
+    roots = (here, *(os.path.join(os.path.dirname(here), d) for d in ("schemas", "hooks")))
+    path = os.path.realpath(os.fsdecode(name))
+    return any(path.startswith(root + os.sep) for root in roots)
+
+
 def _unloadable(exc: BaseException | None) -> bool:
     """Whether Python failed to read one of the program's own modules (a lazily
-    imported one, mid-run): the disk or the installation, not a bug of vaultsync's."""
+    imported one, mid-run) or a file it ships (a schema read on first use): the disk
+    or the installation, not a bug of vaultsync's."""
     if not isinstance(exc, (OSError, ImportError)):
         return False
+    if isinstance(exc, OSError) and _own_file(exc.filename):
+        return True
     tb, last = exc.__traceback__, None
     while tb is not None:
         tb, last = tb.tb_next, tb

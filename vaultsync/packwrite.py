@@ -223,12 +223,13 @@ def _copy_own_pack(
     if len(body) != src.size - 20 - PACK_HEADER:
         return None
     rows = []
+    view = memoryview(body)  # the CRCs read the entries in place (a slice copies ~8 MB)
     for k, at in enumerate(offs):
         e = read_entry(src.fd, at)
         if (e.kind == OBJ_BLOB) != (at == PACK_HEADER) or e.kind not in (OBJ_BLOB, OBJ_OFS_DELTA):
             return None
         end = _end(src, ends, at)
-        if zlib.crc32(body[at - PACK_HEADER : end - PACK_HEADER]) != src.idx.crc(k):
+        if zlib.crc32(view[at - PACK_HEADER : end - PACK_HEADER]) != src.idx.crc(k):
             return None
         rows.append(IdxEntry(src.idx.oid(k), src.idx.crc(k), at))
     return [body], rows

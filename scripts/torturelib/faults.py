@@ -16,7 +16,16 @@ import shutil
 import subprocess
 import time
 
-from scripts.torturelib.lab import FORMATS, Figures, Lab, Run, blob_id, restore_recovers, tree_hash
+from scripts.torturelib.lab import (
+    FORMATS,
+    Figures,
+    Lab,
+    Run,
+    blob_id,
+    restore_recovers,
+    sync_recovers,
+    tree_hash,
+)
 
 POINTS = ("posix/io/rw/write", "posix/io/sync/fsync", "posix/io/dir/rename")
 ERRNOS = {"ENOSPC": 28, "EIO": 5}
@@ -72,11 +81,6 @@ def _judge(fig: Figures, what: str, r: Run) -> None:
         fig.note(f"{what}: hung")
 
 
-def _same_as_head(lab: Lab) -> list[str]:
-    head, disk = lab.head(), lab.sources()
-    return sorted(k for k in set(head) | set(disk) if head.get(k) != disk.get(k))
-
-
 def _sync_cases(fig: Figures, lab: Lab, cases: list[tuple[str, float, int]],
                 rng: random.Random) -> None:
     for n, (point, prob, err) in enumerate(cases):
@@ -86,22 +90,7 @@ def _sync_cases(fig: Figures, lab: Lab, cases: list[tuple[str, float, int]],
         what = f"sync with {point} p={prob} errno={err}"
         r = _faulty(lab, ["sync"], point, prob, err, rng)
         _judge(fig, what, r)
-        if tree_hash(lab.src) != before:
-            fig.add("sources_changed")
-            fig.note(f"{what}: the sources changed")
-        if not lab.fsck_ok():
-            fig.add("repos_corrupted")
-            fig.note(f"{what}: fsck failed")
-        if r.code == 0 and _same_as_head(lab):
-            fig.add("false_ok")
-            fig.note(f"{what}: exit 0 but HEAD differs from the sources")
-        clean = lab.vs("sync")
-        if clean.code != 0:
-            fig.add("retry_failed")
-            fig.note(f"{what}: the clean retry exited {clean.code}: {clean.err[:300]}")
-        elif lost := _same_as_head(lab):
-            fig.add("changes_lost", len(lost))
-            fig.note(f"{what}: after the retry HEAD lacks {lost[:3]}")
+        sync_recovers(fig, lab, what, r, before)
 
 
 def _restore_cases(fig: Figures, lab: Lab, cases: list[tuple[str, float, int]],

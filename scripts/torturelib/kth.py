@@ -20,7 +20,16 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from scripts.torturelib.lab import FORMATS, Figures, Lab, Run, blob_id, restore_recovers, tree_hash
+from scripts.torturelib.lab import (
+    FORMATS,
+    Figures,
+    Lab,
+    Run,
+    blob_id,
+    restore_recovers,
+    sync_recovers,
+    tree_hash,
+)
 
 HERE = Path(__file__).resolve().parent
 POSIX_PRELOAD = Path("/usr/lib/fiu/fiu_posix_preload.so")
@@ -104,11 +113,6 @@ def _judge(fig: Figures, what: str, r: Run, faults: int) -> bool:
     return False
 
 
-def _same_as_head(lab: Lab) -> list[str]:
-    head, disk = lab.head(), lab.sources()
-    return sorted(k for k in set(head) | set(disk) if head.get(k) != disk.get(k))
-
-
 def _sync_point(fig: Figures, lab: Lab, shim: Shim, n: int, point: str, k: int, err: int,
                 persist: bool) -> int:
     for i in range(n % 3, lab.files, 3):
@@ -116,23 +120,8 @@ def _sync_point(fig: Figures, lab: Lab, shim: Shim, n: int, point: str, k: int, 
     before = tree_hash(lab.src)
     what = f"sync, {point} call {k} {'on' if persist else 'once'} errno {err}"
     r, calls, faults = shim.run(["sync"], point, k, err, persist)
-    ok = _judge(fig, what, r, faults)
-    if tree_hash(lab.src) != before:
-        fig.add("sources_changed")
-        fig.note(f"{what}: the sources changed")
-    if not lab.fsck_ok():
-        fig.add("repos_corrupted")
-        fig.note(f"{what}: fsck failed")
-    if ok and _same_as_head(lab):
-        fig.add("false_ok")
-        fig.note(f"{what}: exit 0 but HEAD differs from the sources")
-    clean = lab.vs("sync")
-    if clean.code != 0:
-        fig.add("retry_failed")
-        fig.note(f"{what}: the clean retry exited {clean.code}: {clean.err[:300]}")
-    elif lost := _same_as_head(lab):
-        fig.add("changes_lost", len(lost))
-        fig.note(f"{what}: after the retry HEAD lacks {lost[:3]}")
+    _judge(fig, what, r, faults)
+    sync_recovers(fig, lab, what, r, before)
     return faults
 
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +175,13 @@ class Lab:
             ).stdout
         return out
 
+    def unlike_head(self) -> list[str]:
+        """The source files (and HEAD's files) whose content HEAD does not hold."""
+        listed = self.git("ls-tree", "-r", "-z", "HEAD", "--", "mem").split("\0")
+        head = {n: meta.split()[2] for meta, _, n in (e.partition("\t") for e in listed if e)}
+        disk = {k: blob_id(v) for k, v in self.sources().items()}
+        return sorted(k for k in set(head) | set(disk) if head.get(k) != disk.get(k))
+
     def reachable_blobs(self) -> set[str]:
         out = self.git("rev-list", "--all", "--objects")
         return {line.split()[0] for line in out.splitlines() if line}
@@ -206,26 +215,59 @@ class Writer(threading.Thread):
         self.last: dict[Path, bytes] = {}
         self.overwritten: list[tuple[Path, bytes]] = []  # our version replaced by another
         self.writes = 0
+        self.gate = threading.Lock()  # held by each write; paused() holds it between
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No write in progress nor started until the block ends."""
+        with self.gate:
+            yield
 
     def run(self) -> None:
         while not self.stop.is_set():
-            i = self.rng.randrange(self.lab.files)
-            fmt = FORMATS[i % len(FORMATS)]
-            path = self.lab.path_of(fmt, i)
-            before = self.last.get(path)
-            try:
-                now = path.read_bytes()
-            except OSError:
-                now = None
-            if before is not None and now != before:
-                self.overwritten.append((path, before))
-            self.last[path] = self.lab.write(fmt, i)
-            self.writes += 1
+            with self.gate:
+                self._one()
             self.stop.wait(self.pause)
+
+    def _one(self) -> None:
+        i = self.rng.randrange(self.lab.files)
+        fmt = FORMATS[i % len(FORMATS)]
+        path = self.lab.path_of(fmt, i)
+        before = self.last.get(path)
+        try:
+            now = path.read_bytes()
+        except OSError:
+            now = None
+        if before is not None and now != before:
+            self.overwritten.append((path, before))
+        self.last[path] = self.lab.write(fmt, i)
+        self.writes += 1
 
     def halt(self) -> None:
         self.stop.set()
         self.join()
+
+
+def sync_recovers(fig: Figures, lab: Lab, what: str, r: Run, before: str) -> None:
+    """After a faulty sync: the sources as they were (`before`, their tree_hash), fsck
+    clean, exit 0 only with HEAD equal to the sources, and a clean sync that succeeds
+    with nothing lost."""
+    if tree_hash(lab.src) != before:
+        fig.add("sources_changed")
+        fig.note(f"{what}: the sources changed")
+    if not lab.fsck_ok():
+        fig.add("repos_corrupted")
+        fig.note(f"{what}: fsck failed")
+    if r.code == 0 and lab.unlike_head():
+        fig.add("false_ok")
+        fig.note(f"{what}: exit 0 but HEAD differs from the sources")
+    clean = lab.vs("sync")
+    if clean.code != 0:
+        fig.add("retry_failed")
+        fig.note(f"{what}: the clean retry exited {clean.code}: {clean.err[:300]}")
+    elif lost := lab.unlike_head():
+        fig.add("changes_lost", len(lost))
+        fig.note(f"{what}: after the retry HEAD lacks {lost[:3]}")
 
 
 def restore_recovers(fig: Figures, lab: Lab, what: str) -> None:
