@@ -42,7 +42,9 @@ EXTENDED = 0x4000
 STAGE = 0x3000
 NAME_MASK = 0x0FFF
 MODE_FILE = 0o100644
-MAX_ENTRIES_SET = 5000
+# Past this, git's update-index is the cheaper (5,000 entries: 9.6 ms here against git's
+# 4.4 ms; 500: 1.5 ms against 5.7 ms).
+MAX_ENTRIES_SET = 1000
 
 
 class Declined(Exception):

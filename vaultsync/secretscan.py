@@ -93,50 +93,65 @@ _FIELD_KINDS = {
 }
 
 
-def _aws_secret_pattern(prefix: bytes) -> re.Pattern[bytes]:
+def _aws_secret_pattern(prefix: bytes) -> Token:
     # "aws" and "AWS" are two patterns because a literal first character is
     # what lets re skip ahead; (?i) or [aA] would test every byte of the file.
-    return re.compile(
+    return (prefix,), (
         re.escape(prefix) + rb"[\w.-]{0,30}?(?i:secret|key)[\w.-]{0,12}\\?\"?\s*[:=]\s*\\?\"?"
         rb"(?P<aws_secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
     )
 
 
+# A pattern's source, and literals one of which any match contains. The patterns are
+# compiled on first use (re caches them), and in a small buffer (an append's new lines)
+# only those whose literal is there: compiling all of them was most of this module's
+# import, paid by every sync that scanned a line.
+Token = tuple[tuple[bytes, ...], bytes]
+GATE_BELOW = 1 << 20  # past this, the literal searches would cost what re's own do
+
+
 # Each pattern's named group is the random part of the token, checked for
 # entropy; the group's name is its kind. Upper bounds keep a match, and the
 # entropy count on it, small even in a 100 MB run of letters.
-_TOKEN_PATTERNS = (
+_TOKEN_PATTERNS: tuple[Token, ...] = (
     # AKIA: a long-term AWS key id, ASIA: a temporary (STS) one.
-    re.compile(
+    (
+        (b"AKIA", b"ASIA", b"AIza"),
         rb"A(?:[KS]IA(?P<aws_id>[A-Z0-9]{16})(?![A-Za-z0-9])"
-        rb"|Iza(?P<google>[\w-]{35})(?![\w-]))"
+        rb"|Iza(?P<google>[\w-]{35})(?![\w-]))",
     ),
-    re.compile(rb"gh[pousr]_(?P<github>[A-Za-z0-9]{36,255})(?!\w)"),
-    re.compile(rb"github_pat_(?P<github_pat>\w{60,255})(?!\w)"),
-    re.compile(
+    (
+        (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"),
+        rb"gh[pousr]_(?P<github>[A-Za-z0-9]{36,255})(?!\w)",
+    ),
+    ((b"github_pat_",), rb"github_pat_(?P<github_pat>\w{60,255})(?!\w)"),
+    (
+        (b"sk-",),
         rb"sk-(?:ant-[a-z]{2,10}\d{0,3}-(?P<anthropic>[\w-]{32,400})|(?P<openai>[\w-]{20,400}))"
-        rb"(?![\w-])"
+        rb"(?![\w-])",
     ),
-    re.compile(rb"x(?:ox[abposr]|app)-(?P<slack>[A-Za-z0-9-]{10,400})(?![\w-])"),
+    ((b"xox", b"xapp-"), rb"x(?:ox[abposr]|app)-(?P<slack>[A-Za-z0-9-]{10,400})(?![\w-])"),
     # JSON may escape "/" as "\/".
-    re.compile(
-        rb"hooks\.slack\.com\\?/services\\?/(?P<slack_webhook>T\w{4,40}\\?/B\w{4,40}\\?/\w{8,80})"
+    (
+        (b"hooks.slack.com",),
+        rb"hooks\.slack\.com\\?/services\\?/(?P<slack_webhook>T\w{4,40}\\?/B\w{4,40}\\?/\w{8,80})",
     ),
     # Inside a JSON string the PEM's newlines are the two characters "\n".
     # Requiring 40 characters of key body after the header skips prose that
     # only names the header, and "...", "<your key>" placeholders. The pattern
     # starts at "BEGIN" and looks back for the dashes: a leading "-" would stop
     # the search at every negative number of an embedding.
-    re.compile(
+    (
+        (b"PRIVATE KEY",),
         rb"BEGIN(?<=-----BEGIN) [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----"
-        rb"(?P<private_key>(?:\\[nr]|[A-Za-z0-9+/=:,\s-]){40})"
+        rb"(?P<private_key>(?:\\[nr]|[A-Za-z0-9+/=:,\s-]){40})",
     ),
     _aws_secret_pattern(b"aws"),
     _aws_secret_pattern(b"AWS"),
 )
 
 
-def _field_pattern() -> re.Pattern[bytes]:
+def _field_pattern() -> bytes:
     # Anchored on '":' (the end of a key: a fast literal search), then a cheap
     # gate on the key's last two characters, and only then the lookbehinds for
     # each keyword: a dense JSON Lines file has a million keys in 60 MB, and
@@ -152,7 +167,7 @@ def _field_pattern() -> re.Pattern[bytes]:
         for word in _FIELD_KINDS
         for quote in (b"", rb"\\")
     )
-    return re.compile(
+    return (
         b'":' + gate + b"(?:" + keywords + rb')\s*\\?"(?P<value>(?:[^"\\\s]|\\[^"\s]){1,4096})\\?"'
     )
 
@@ -167,12 +182,12 @@ _FIELD_PATTERN = _field_pattern()
 # masks (***, xxxx, ...) and the words people type instead of a key. Masks are
 # case-sensitive and 4+ long: "xXx" turns up in one random 156-character key
 # in a few hundred.
-_PLACEHOLDER = re.compile(
+_PLACEHOLDER = (
     rb"^(?:\$|\{\{|<|%\(|#\{)|\*\*\*|\.\.\.|xxxx|XXXX"
     rb"|(?i:redact|placeholder|change_?me|example|your|dummy|sample|fake)"
 )
 # "OPENAI_API_KEY" as a value names the environment variable holding the key.
-_ENV_NAME = re.compile(rb"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_ENV_NAME = rb"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
 
 
 @dataclass(frozen=True)
@@ -244,17 +259,17 @@ def redact_all(data: bytes) -> bytes:
     return redact(data, found) if found else data
 
 
-_KEY_END = re.compile(rb"-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----")
-_STRING_END = re.compile(rb'(?<!\\)"|[\r\n]')
+_KEY_END = rb"-----END [A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----"
+_STRING_END = rb'(?<!\\)"|[\r\n]'
 
 
 def _key_end(data: bytes, body: int) -> int:
     """Where a private key that starts before `body` ends: its END line, else the end of
     the JSON string (or the line) it is in. Its body is never left behind in the copy."""
-    found = _KEY_END.search(data, body, body + 65536)
+    found = re.compile(_KEY_END).search(data, body, body + 65536)
     if found:
         return found.end()
-    end = _STRING_END.search(data, body)
+    end = re.compile(_STRING_END).search(data, body)
     return end.start() if end else len(data)
 
 
@@ -265,8 +280,11 @@ def _hits(data: bytes) -> list[_Hit]:
 
 
 def _token_hits(data: bytes) -> Iterator[_Hit]:
-    for pattern in _TOKEN_PATTERNS:
-        for match in pattern.finditer(data):
+    small = len(data) < GATE_BELOW
+    for literals, source in _TOKEN_PATTERNS:
+        if small and not any(literal in data for literal in literals):
+            continue  # no match can be in there: not even compiled
+        for match in re.compile(source).finditer(data):
             group = match.lastgroup
             assert group is not None  # every alternative ends in a named group
             body = match.group(group)
@@ -283,7 +301,7 @@ def _starts_a_word(data: bytes, start: int) -> bool:
 
 
 def _is_random(group: str, body: bytes) -> bool:
-    if _PLACEHOLDER.search(body) or _entropy(body) < MIN_ENTROPY:
+    if re.compile(_PLACEHOLDER).search(body) or _entropy(body) < MIN_ENTROPY:
         return False
     # "sk-" also starts ordinary slugs ("sk-learn-compatible-models"); OpenAI
     # keys are base62, so they mix digits and both letter cases.
@@ -301,7 +319,9 @@ def _has_digit_upper_lower(text: bytes) -> bool:
 
 
 def _field_hits(data: bytes) -> Iterator[_Hit]:
-    for match in _FIELD_PATTERN.finditer(data):
+    if len(data) < GATE_BELOW and b'":' not in data:
+        return  # no JSON key: not even compiled
+    for match in re.compile(_FIELD_PATTERN).finditer(data):
         value = match.group("value")
         if _looks_like_credential(value):
             start, end = match.span("value")
@@ -314,9 +334,9 @@ def _field_kind(data: bytes, key_end: int) -> str:
 
 
 def _looks_like_credential(value: bytes) -> bool:
-    if len(value) < MIN_FIELD_LENGTH or _ENV_NAME.fullmatch(value):
+    if len(value) < MIN_FIELD_LENGTH or re.compile(_ENV_NAME).fullmatch(value):
         return False
-    return not _PLACEHOLDER.search(value) and _entropy(value) >= MIN_ENTROPY
+    return not re.compile(_PLACEHOLDER).search(value) and _entropy(value) >= MIN_ENTROPY
 
 
 def _entropy(text: bytes) -> float:
