@@ -30,6 +30,10 @@ CASES: dict[str, bytes] = {
     "valid, bom and crlf": codecs.BOM_UTF8 + json.dumps(export([memory(1)]), indent=1).encode()
     .replace(b"\n", b"\r\n"),
     "valid, lone surrogate": json.dumps(export([memory(1, content="\ud83d")])).encode(),
+    "valid, raw non-ascii": json.dumps(
+        export([memory(i, content="é ü 😀 " * i) for i in range(9)]), ensure_ascii=False
+    ).encode(),
+    "valid, long numbers": json.dumps(export([memory(1, embedding=[12345678] * 99)])).encode(),
     "valid, duplicate key inside a memory": b'{"metadata": {}, "memories": [{"id": "a", '
     b'"content": 1, "content": "last wins"}]}',
     "invalid, duplicate key inside a memory": b'{"metadata": {}, "memories": [{"id": "a", '
@@ -59,11 +63,15 @@ def whole(data: bytes, schema: str) -> schemas.Checked:
     return schemas.check(data, "export.json", schema)
 
 
+@pytest.mark.parametrize("window", [5, 64, bigjson.WINDOW])
 @pytest.mark.parametrize("schema", ["auto", "memory-export"])
 @pytest.mark.parametrize("name", list(CASES))
 def test_streamed_verdict_and_words_are_the_whole_ones(
-    name: str, schema: str, monkeypatch: pytest.MonkeyPatch
+    name: str, schema: str, window: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every case through both paths, the text read in windows that cut values,
+    numbers and multi-byte characters anywhere, or in one window."""
+    monkeypatch.setattr(bigjson, "WINDOW", window)
     data = CASES[name]
     expected = whole(data, schema)
     monkeypatch.setattr(schemas, "STREAM_MIN_BYTES", 0)  # every document takes the stream
@@ -77,7 +85,11 @@ def test_streamed_verdict_and_words_are_the_whole_ones(
         assert got.doc == expected.doc  # undecided: the whole path, tree and all
 
 
-def test_every_valid_export_case_is_decided_by_the_stream() -> None:
+@pytest.mark.parametrize("window", [5, bigjson.WINDOW])
+def test_every_valid_export_case_is_decided_by_the_stream(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bigjson, "WINDOW", window)
     for name, data in CASES.items():
         if name.startswith("valid") and "duplicate top-level" not in name:
             assert bigjson.check(data, None) is not None, name

@@ -148,3 +148,64 @@ def test_a_single_file_source_comes_back_as_a_file_on_a_new_machine(env: Env) ->
     (claude / "CLAUDE.md").mkdir()
     out = env.vs("verify", code=1).stdout
     assert "is a folder, but it was tracked as a file" in out and "ok:" not in out
+
+
+def _git_that_kills_its_caller_after(env: Env, subcommand: str) -> dict[str, str]:
+    """PATH with a `git` that runs the real one, then SIGKILLs the vaultsync that
+    started it once `git SUBCOMMAND` has succeeded: a kill at that exact step."""
+    import os
+    import shutil as sh
+    import stat
+
+    real = sh.which("git")
+    assert real
+    bin_dir = env.root / "killing-git"
+    bin_dir.mkdir()
+    script = bin_dir / "git"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'"{real}" "$@"; rc=$?\n'
+        f'if [ "$rc" = 0 ] && [ "$1" = {subcommand} ]; then kill -KILL "$PPID"; fi\n'
+        'exit "$rc"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return {**env.env, "PATH": f"{bin_dir}{os.pathsep}{env.env.get('PATH', os.defpath)}"}
+
+
+def test_an_init_from_killed_after_its_clone_is_cleared_by_the_retry(synced: Env) -> None:
+    # Found by scripts/torture's faults part (open(2) failing with EIO at p=0.5): init
+    # --from stopped after git's clone and its clean-up failed under the same fault; the
+    # retry then refused "exists and is not empty", exit 2, for good. A kill right
+    # after the clone leaves the same leftover.
+    import subprocess
+    import sys
+
+    copy = synced.root / "copy"
+    shutil.copytree(synced.vault, copy)
+    new_machine(synced)
+    killed = subprocess.run(
+        [sys.executable, "-m", "vaultsync", "init", "--from", str(copy)],
+        env=_git_that_kills_its_caller_after(synced, "clone"), cwd=synced.root,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert (synced.vault / ".git").is_dir()  # the clone is there, unfinished
+    out = synced.vs("init", "--from", str(copy)).stdout
+    assert f"cloned {copy}" in out
+    assert "cloning" not in synced.git("config", "--list")  # finished: a vault now
+    synced.vs("restore", "--at", "HEAD", "--yes")
+    assert (synced.home / "mem" / "mcp" / "memory.jsonl").exists()
+
+
+def test_a_folder_a_sync_committed_into_is_never_cleared_as_an_unfinished_clone(
+    synced: Env,
+) -> None:
+    copy = synced.root / "copy"
+    shutil.copytree(synced.vault, copy)
+    new_machine(synced)
+    synced.git("clone", "-q", "--config", "vaultsync.cloning=true", str(copy),
+               str(synced.vault), cwd=synced.root)
+    synced.git("commit", "-q", "--allow-empty", "-m", "a memory of its own")
+    err = synced.vs("init", "--from", str(copy), code=2).stderr
+    assert "exists and is not empty" in err
+    assert "a memory of its own" in synced.git("log", "-1", "--format=%s")

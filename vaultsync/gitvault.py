@@ -28,6 +28,8 @@ from vaultsync.gitrun import classify_push_error
 from vaultsync.gitrun import git_env as git_env
 from vaultsync.result import PushResult, PushStatus
 
+CLONING = "vaultsync.cloning"  # set in a clone until init --from has finished it
+
 if TYPE_CHECKING:
     import git
 
@@ -377,8 +379,10 @@ class GitVault:
 
     @classmethod
     def clone(cls, source: str, root: Path) -> GitVault:
+        """A clone marked unfinished (CLONING, in its own config from its first moment)
+        until `init --from` unsets it: a retry knows a killed clone's leftover as its own."""
         proc = gitrun.run(
-            ["clone", "--quiet", "--", source, str(root)],
+            ["clone", "--quiet", "--config", f"{CLONING}=true", "--", source, str(root)],
             root.parent,
             env=gitrun.network_env(root.parent),
             check=False,

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 from vaultsync import config
-from vaultsync.errors import EXIT_OK, UsageError
+from vaultsync.errors import EXIT_OK, GitError, UsageError
 from vaultsync.fsutil import not_a_folder
-from vaultsync.gitvault import GitVault
+from vaultsync.gitvault import CLONING, GitVault
 
 GITIGNORE = ".last_sync\n.vaultsync/\n*.vaultsync-tmp\n"
 # Only its owner may read the vault: git's packs are 0444, the folder's mode protects them.
@@ -92,7 +92,9 @@ def run_from(vault: Path, source: str, quiet: bool = False) -> int:
     _refuse_not_a_folder(vault)
     existed = vault.exists()
     if existed and any(vault.iterdir()):
-        raise UsageError(f"{vault} exists and is not empty", hint="clone into an empty folder")
+        if not _unfinished_clone(vault):
+            raise UsageError(f"{vault} exists and is not empty", hint="clone into an empty folder")
+        _undo(vault, existed)  # an earlier clone's leftover: killed, or its clean-up failed
     local = Path(source).expanduser()
     bundle = local.is_file()
     origin = str(local.resolve()) if local.exists() else source
@@ -106,6 +108,7 @@ def run_from(vault: Path, source: str, quiet: bool = False) -> int:
         cfg = config.load(vault)
         if bundle:
             _forget_bundle(vault, gv, cfg)
+        gv.run("config", "--unset", CLONING)  # last: from here on it is a vault
     except BaseException:
         _undo(vault, existed)
         raise
@@ -185,6 +188,21 @@ def _forget_bundle(vault: Path, gv: GitVault, cfg: config.Config) -> None:
     if cfg.remote is not None:
         config.set_remote(vault, None)
         gv.commit_paths([config.CONFIG_NAME], "cloned from a bundle: no remote", config.this_host())
+
+
+def _unfinished_clone(vault: Path) -> bool:
+    """Whether `vault` is a clone `init --from` began and never finished (killed, or
+    failed with its clean-up failing too, as on a disk failing every other open) that
+    holds nothing of its own: no commit beyond what it cloned (a sync run into it
+    would make one), so clearing it for the retry loses nothing."""
+    gv = GitVault(vault)
+    if not gv.is_repo() or gv.config_get(CLONING) != "true":
+        return False
+    try:
+        own = gv.run("rev-list", "--all", "--not", "--remotes")
+    except GitError:
+        return False
+    return not own.strip()
 
 
 def _undo(vault: Path, existed: bool) -> None:
