@@ -17,7 +17,7 @@ import codecs
 import functools
 from typing import TYPE_CHECKING, Any
 
-from vaultsync import jsonparse
+from vaultsync import detect, jsonparse
 
 if TYPE_CHECKING:
     from vaultsync.schemas import Checked, _Schema
@@ -65,7 +65,7 @@ def valid_export(text: _Text, named: _Schema | None) -> bool:
             raise Undecided  # invalid: the whole path finds and words its first error
 
     rest = _outer(text, check)
-    if named is None and schemas._detect(rest) != EXPORT:
+    if named is None and detect.of_document(rest) != EXPORT:
         raise Undecided
     if not isinstance(rest.get(ARRAY), list) or not export.is_valid(rest):
         raise Undecided

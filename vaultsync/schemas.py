@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vaultsync import jsonparse
+from vaultsync import detect, jsonparse
 from vaultsync.errors import ConfigError
 
 
@@ -50,7 +50,6 @@ class Checked:
 # Keywords that assert nothing: a schema made only of these accepts every document,
 # so `json` and `jsonl` never load a validator.
 _ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples"})
-_GRAPH_TYPES = ("entity", "relation")
 FRONT_MATTER_PREFIX = "markdown:"  # schema = "markdown:notes.schema.json": front matter checked
 
 
@@ -305,10 +304,10 @@ def _check_json(text: str, named: _Schema | None) -> Checked:
     except jsonparse.ExtraData as exc:
         # The MCP memory server's legacy memory.json is JSON Lines under a .json name.
         wants_graph = named is None or named.name == "mcp-knowledge-graph"
-        if not (wants_graph and _is_graph_line(exc.first)):
+        if not (wants_graph and detect.is_graph_line(exc.first)):
             raise
         return _check_legacy_graph(text)
-    chosen = named or _shipped(_detect(doc))
+    chosen = named or _shipped(detect.of_document(doc))
     problem = None
     if not chosen.is_valid(doc):
         where, message = chosen.explain(doc, len(text))
@@ -326,7 +325,7 @@ def _check_legacy_graph(text: str) -> Checked:
 
 def _check_lines(parsed: tuple[list[Any], list[int]], named: _Schema | None) -> Checked:
     values, numbers = parsed
-    chosen = named or _shipped(_detect_lines(values))
+    chosen = named or _shipped(detect.of_lines(values))
     bad = [] if chosen.trivial else [i for i, v in enumerate(values) if not chosen.is_valid(v)]
     problem = None
     if bad:
@@ -336,50 +335,6 @@ def _check_lines(parsed: tuple[list[Any], list[int]], named: _Schema | None) -> 
         loc = f"line {numbers[bad[0]]}" + (f" {where}" if where else "")
         problem = Problem(chosen.name, loc, message)
     return Checked(values, problem, chosen.name, True)
-
-
-# --- auto-detection ------------------------------------------------------------------------
-# "auto" only claims a file whose shape is unambiguous. A file that merely shares a key
-# name (an API response with "results", a chat message with "id" and a list "content")
-# is checked for well-formedness only: a false rejection would stop it being backed up.
-
-
-def _is_graph_line(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") in _GRAPH_TYPES
-
-
-def _detect_lines(values: list[Any]) -> str:
-    return "mcp-knowledge-graph" if any(map(_is_graph_line, values)) else "jsonl"
-
-
-def _detect(doc: Any) -> str:
-    if isinstance(doc, list):
-        return "mem0-memory" if any(_is_mem0_item(x) for x in doc) else "json"
-    if not isinstance(doc, dict):
-        return "json"
-    if isinstance(doc.get("memories"), list) and "metadata" in doc:
-        return "memory-export"
-    if _is_mem0_results(doc.get("results")):
-        return "mem0-memory"
-    if isinstance(doc.get("entities"), list) and isinstance(doc.get("relations"), list):
-        return "mcp-knowledge-graph"
-    if _is_graph_line(doc):
-        return "mcp-knowledge-graph"
-    if "id" in doc and isinstance(doc.get("memory"), str):
-        return "mem0-memory"
-    if "id" in doc and isinstance(doc.get("content"), str):
-        return "memory-record"
-    return "json"
-
-
-def _is_mem0_item(value: Any) -> bool:
-    return isinstance(value, dict) and "memory" in value and "id" in value
-
-
-def _is_mem0_results(results: Any) -> bool:
-    if not isinstance(results, list):
-        return False
-    return not results or any(isinstance(x, dict) and "memory" in x for x in results)
 
 
 # --- helpers -------------------------------------------------------------------------------
