@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import transcripts
 from tests.conftest import Env
+from tests.transcripts import synced_transcript
 from vaultsync import gitindex, indexfile, state
 from vaultsync.reader import blob_id, read_snapshot
 
@@ -254,29 +256,15 @@ def test_optional_extensions_are_dropped(tmp_path: Path) -> None:
 # -- through real syncs ------------------------------------------------------------------
 
 
-def line(rng: random.Random, i: int) -> str:
-    return json.dumps({"type": "user", "i": i, "text": rng.randbytes(300).hex()}) + "\n"
-
-
 def big_transcript(env: Env) -> Path:
     """A tracked, synced JSON Lines file over gitindex's refresh size."""
-    folder = env.home / "projects"
-    folder.mkdir()
-    path = folder / "big.jsonl"
-    rng = random.Random(7)
-    n = gitindex.REFRESH_BYTES // 600 + 100
-    path.write_text("".join(line(rng, i) for i in range(n)))
+    path = synced_transcript(env, gitindex.REFRESH_BYTES // 600 + 100)
     assert path.stat().st_size > gitindex.REFRESH_BYTES
-    env.vs("init")
-    env.vs("track", str(folder))
-    env.vs("sync")
     return path
 
 
 def append(path: Path, n: int, seed: int) -> None:
-    rng = random.Random(seed)
-    with open(path, "a") as f:
-        f.write("".join(line(rng, 10_000_000 + seed * 10 + k) for k in range(n)))
+    transcripts.append(path, n, seed, 10_000_000)
 
 
 def source_git(env: Env, *args: str) -> str:

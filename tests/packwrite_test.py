@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import transcripts
 from tests.conftest import Env
+from tests.transcripts import line, synced_transcript
 from vaultsync import packformat, packwrite
 from vaultsync.gitvault import GitVault
 from vaultsync.reader import blob_id
@@ -22,28 +24,15 @@ from vaultsync.reader import blob_id
 VP = "projects/big.jsonl"
 
 
-def line(rng: random.Random, i: int) -> str:
-    return json.dumps({"type": "user", "i": i, "text": rng.randbytes(300).hex()}) + "\n"
-
-
 def big_transcript(env: Env) -> Path:
     """A tracked, synced JSON Lines file over packwrite's 1 MiB floor."""
-    folder = env.home / "projects"
-    folder.mkdir()
-    path = folder / "big.jsonl"
-    rng = random.Random(7)
-    path.write_text("".join(line(rng, i) for i in range(2400)))
+    path = synced_transcript(env, 2400)
     assert path.stat().st_size > 1 << 20
-    env.vs("init")
-    env.vs("track", str(folder))
-    env.vs("sync")
     return path
 
 
 def append(path: Path, n: int, seed: int) -> None:
-    rng = random.Random(seed)
-    with open(path, "a") as f:
-        f.write("".join(line(rng, 10_000 + seed * 10 + k) for k in range(n)))
+    transcripts.append(path, n, seed, 10_000)
 
 
 def packs(vault: Path) -> list[Path]:
