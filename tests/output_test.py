@@ -5,8 +5,11 @@ commit, the state) is done."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -116,30 +119,36 @@ def test_too_few_file_descriptors_is_a_clear_error_not_exit_70(synced: Env) -> N
     assert "Too many open files" in limited.stderr and "Traceback" not in limited.stderr
 
 
-def test_a_module_of_its_own_that_cannot_be_read_mid_run_is_said_not_a_crash(
-    synced: Env,
-) -> None:
-    # Found by scripts/torture (open(2) failing mid-run): a lazily imported module that
-    # could not be read was "internal error", exit 70, or a bare traceback.
-    import os
-    import shutil
-    from pathlib import Path
-
+def _installed_copy(synced: Env) -> Path:
+    """vaultsync's files copied as an installation a test may damage."""
     root = Path(__file__).resolve().parent.parent
     copy = synced.root / "install"
     for part in ("vaultsync", "schemas", "hooks"):
-        shutil.copytree(root / part, copy / part,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "vaultsync" / "memmerge.py").chmod(0)  # only `restore --merge` imports it
+        shutil.copytree(root / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def _run_copy(synced: Env, copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """That copy run; as root without the capability that reads files of mode 000."""
     prefix: tuple[str, ...] = ()
     if os.geteuid() == 0:
         assert shutil.which("setpriv"), "setpriv (util-linux) is needed to test this as root"
         prefix = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
     env = {**synced.env, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = subprocess.run(
-        [*prefix, sys.executable, "-m", "vaultsync", "restore", "--at", "HEAD", "--merge",
-         "--yes"], env=env, cwd=synced.root, capture_output=True, text=True, timeout=120,
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "vaultsync", *args],
+        env=env, cwd=synced.root, capture_output=True, text=True, timeout=120,
     )
+
+
+def test_a_module_of_its_own_that_cannot_be_read_mid_run_is_said_not_a_crash(
+    synced: Env,
+) -> None:
+    # Found by scripts/torture (open(2) failing mid-run): a lazily imported module that
+    # could not be read was "internal error", exit 70, or a bare traceback.
+    copy = _installed_copy(synced)
+    (copy / "vaultsync" / "memmerge.py").chmod(0)  # only `restore --merge` imports it
+    proc = _run_copy(synced, copy, "restore", "--at", "HEAD", "--merge", "--yes")
     assert proc.returncode == 1, proc.stderr
     assert "cannot load its own code (Permission denied" in proc.stderr, proc.stderr
     assert "memmerge.py" in proc.stderr and "Traceback" not in proc.stderr
@@ -151,30 +160,14 @@ def test_a_shipped_schema_that_cannot_be_read_mid_run_is_said_not_a_crash(
     # Found by scripts/torture's faults part (open(2) failing with EIO, p=0.2): restore
     # read a shipped schema for the first time while planning, the read failed and the
     # run ended "internal error", exit 70, although it is the installation's disk.
-    import os
-    import shutil
-    from pathlib import Path
-
     _changed(synced, 7)
     assert synced.vs("sync").returncode == 0
     _changed(synced, 8)
     assert synced.vs("sync").returncode == 0  # nothing unsynced: restore plans at once
-    root = Path(__file__).resolve().parent.parent
-    copy = synced.root / "install"
-    for part in ("vaultsync", "schemas", "hooks"):
-        shutil.copytree(root / part, copy / part,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+    copy = _installed_copy(synced)
     for schema in (copy / "schemas").glob("*.schema.json"):
         schema.chmod(0)
-    prefix: tuple[str, ...] = ()
-    if os.geteuid() == 0:
-        assert shutil.which("setpriv"), "setpriv (util-linux) is needed to test this as root"
-        prefix = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
-    env = {**synced.env, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = subprocess.run(
-        [*prefix, sys.executable, "-m", "vaultsync", "restore", "--at", "HEAD~1", "--yes"],
-        env=env, cwd=synced.root, capture_output=True, text=True, timeout=120,
-    )
+    proc = _run_copy(synced, copy, "restore", "--at", "HEAD~1", "--yes")
     assert proc.returncode == 1, proc.stderr
     assert "cannot load its own code (Permission denied" in proc.stderr, proc.stderr
     assert ".schema.json" in proc.stderr and "Traceback" not in proc.stderr
