@@ -152,7 +152,7 @@ def replace_file(path: str, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -174,7 +174,7 @@ def create_file(path: str, data: bytes) -> bool:
         return False
     try:
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
         finally:
             os.close(fd)
     except BaseException:
@@ -184,7 +184,7 @@ def create_file(path: str, data: bytes) -> bool:
     return True
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     """os.write may write less than asked (a 2 GiB cap on Linux): loop until done."""
     view = memoryview(data)
     while view:

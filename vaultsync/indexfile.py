@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaultsync.fsutil import write_all
 from vaultsync.state import RACY_WINDOW_NS
 
 ENTRY_FIXED = 62  # stat data (40), object id (20), flags (2)
@@ -245,9 +246,7 @@ def _write(index: Path, data: bytes) -> None:
         raise Declined("the index is locked") from None
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultsync.fsutil import fsync_dir
+from vaultsync.fsutil import fsync_dir, write_all
 from vaultsync.packformat import (
     OBJ_BLOB,
     OBJ_OFS_DELTA,
@@ -299,9 +299,7 @@ def _write(path: Path, chunks: list[bytes]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
     try:
         for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, chunk)
         os.fsync(fd)
     finally:
         os.close(fd)
