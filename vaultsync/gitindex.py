@@ -140,6 +140,12 @@ def _cancel_early() -> None:
         _early.popitem()[1][2].cancel()
 
 
+def still_running(source: str) -> bool:
+    """Whether the pass prefetch started for `source` has not answered yet."""
+    early = _early.get(source)
+    return early is not None and early[2].proc.poll() is None
+
+
 def _early_answer(
     vault: Path, source: str, root: str, expected: str | None
 ) -> tuple[int, bytes, bytes] | None:

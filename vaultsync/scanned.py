@@ -125,9 +125,11 @@ def known_dirs(vault: Path, st: State, src: Source, same_config: bool) -> Known 
         return None
     dirs = st.dirs.get(src.name)
     expected = st.indexes.get(src.name)
-    if dirs and folder_moved(src.root, dirs):
+    if dirs and gitindex.still_running(src.name) and folder_moved(src.root, dirs):
         # The scan will list it, and that needs the source's detail: read it now, while
         # git's pass (started first thing) still runs: 0.09 s of 100,000 files' entries.
+        # Once git has answered there is nothing to overlap: the folders are not stat'ed
+        # here as well as in the scan.
         st.files.get(src.name)
     changed = gitindex.modified(vault, src.name, str(src.root), expected) if dirs else None
     if dirs and changed is None:  # git could not read it: made again with the state
