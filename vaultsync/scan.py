@@ -216,7 +216,7 @@ class _Walk:
                     return self._unchanged(path, folder, key)
                 self.result.racy = True
             if self.fast is not None and self.known.get(folder) is not None:
-                listed = os.listdir(path)  # no DirEntry per name: see _vouched
+                listed = set(os.listdir(path))  # no DirEntry per name: see _vouched
             else:
                 listing = os.scandir(path)  # iterated lazily: a list of 20k entries: 60 ms
         except OSError as exc:
@@ -244,7 +244,7 @@ class _Walk:
         vouched = self.changed_in.get(folder, set()) if self.fast is not None else None
         if vouched is not None and known is not None:
             seen.update(self._vouched(listed, known, vouched))
-            rest = [Named(path, n) for n in sorted(set(listed) - seen)]
+            rest = [Named(path, n) for n in sorted(listed - seen)]
             self._entries(iter(rest), rel_dir, known, seen, subfolders, vouched)
         else:
             with listing:
@@ -261,12 +261,12 @@ class _Walk:
         self.result.dirs[folder] = key if settled else UNSETTLED
         return subfolders
 
-    def _vouched(self, names: list[str], known: Folder, vouched: set[str]) -> set[str]:
+    def _vouched(self, names: set[str], known: Folder, vouched: set[str]) -> set[str]:
         """The known files of a listed folder that git vouches for: present, not reported,
         and not stored within the racy cutoff (git compares whole seconds). Set operations
         in C: a folder of 20,000 names costs a few ms, not a Python pass over each."""
         known.columns()
-        quick = known.index.keys() & set(names)
+        quick = known.index.keys() & names
         quick -= vouched
         stat, cutoff = known.stat, self.cutoff
         if stat and max(max(stat[1::4]), max(stat[2::4])) >= cutoff:
