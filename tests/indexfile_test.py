@@ -11,7 +11,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -327,13 +326,7 @@ def test_syncs_killed_at_random_moments_leave_an_index_that_costs_time_only(env:
     rng = random.Random(5)
     for rep in range(6):
         append(path, 2, 100 + rep)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "vaultsync", "sync", "--quiet"],
-            env=env.env,
-            cwd=env.root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = transcripts.started_sync(env)
         time.sleep(rng.uniform(0.1, 0.9))  # start-up, the read, the pack, the index...
         proc.send_signal(signal.SIGKILL)
         proc.wait()

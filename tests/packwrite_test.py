@@ -277,7 +277,6 @@ def test_a_kill_between_the_pack_and_its_index_is_repaired_by_the_next_sync(env:
 
 def test_syncs_killed_at_random_moments_leave_a_vault_git_accepts(env: Env) -> None:
     import signal
-    import sys
     import time
 
     from vaultsync.fsutil import pids_working_in
@@ -286,13 +285,7 @@ def test_syncs_killed_at_random_moments_leave_a_vault_git_accepts(env: Env) -> N
     rng = random.Random(11)
     for rep in range(6):
         append(path, 3, 100 + rep)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "vaultsync", "sync", "--quiet"],
-            env=env.env,
-            cwd=env.root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = transcripts.started_sync(env)
         time.sleep(rng.uniform(0.05, 0.6))  # somewhere in start-up, the read, the pack...
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import Env
@@ -31,3 +33,14 @@ def append(path: Path, n: int, seed: int, first: int) -> None:
     rng = random.Random(seed)
     with open(path, "a") as f:
         f.write("".join(line(rng, first + seed * 10 + k) for k in range(n)))
+
+
+def started_sync(env: Env) -> subprocess.Popen[bytes]:
+    """`vaultsync sync --quiet` running, for a test that kills it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "vaultsync", "sync", "--quiet"],
+        env=env.env,
+        cwd=env.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
