@@ -61,10 +61,21 @@ while True:  # rewrite the file in place, one write(2) per version: n, n + 1, ..
 
 
 def _versions(data: bytes) -> list[int]:
-    """The writer's version number in each 64 KiB block of `data`."""
-    blocks = [data[i : i + BLOCK] for i in range(0, len(data), BLOCK)]
-    assert all(b == b[:8] * (BLOCK // 8) for b in blocks), "a block that no version wrote"
-    return [int(b[:8]) for b in blocks]
+    """The writer's version number in each 8-byte record of `data`, as runs: a read
+    that overlaps a write may see a page, or part of one, already of the next version
+    (the kernel copies pages without a lock readers wait on), so the unit of a version
+    is the record, not the block. A page of one version is taken whole (fast path)."""
+    page = 4096
+    versions: list[int] = []
+    for i in range(0, len(data), page):
+        chunk = data[i : i + page]
+        parts = [chunk] if chunk == chunk[:8] * (len(chunk) // 8) else None
+        for rec in parts or [chunk[j : j + 8] for j in range(0, len(chunk), 8)]:
+            assert rec[:8].isdigit(), "a record that no version wrote"
+            v = int(rec[:8])
+            if not versions or versions[-1] != v:
+                versions.append(v)
+    return versions
 
 
 def _first_version(path: Path) -> int:
@@ -75,7 +86,7 @@ def _first_version(path: Path) -> int:
 
 def _an_instant(versions: list[int]) -> bool:
     """Whether the file ever held this: whole version n, or mid-write (write(2) goes
-    from offset 0 up) the first blocks of n + 1 and the rest of n. Blocks read at
+    from offset 0 up) the first records of n + 1 and the rest of n. Records read at
     different moments can show what it never held: n then n + 1, or three versions."""
     first, last = versions[0], versions[-1]
     return first - last in (0, 1) and versions == sorted(versions, reverse=True)
