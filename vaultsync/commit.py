@@ -42,6 +42,8 @@ class Committer:
         self._big_version = False  # a new version of a big file: pack it as a delta
         self._stored: dict[str, str] = {}  # appended files already stored as deltas: blob ids
         self.watch: Watch | None = None  # told of each diffed file (the forgetting alarm)
+        self._sent = False  # `send` handed git a commit on HEAD's branch
+        self._staged: list[str] = []  # the paths the vault's index takes once committed
 
     def __call__(self, c: Change) -> None:
         assert c.data is not None
@@ -93,9 +95,17 @@ class Committer:
 
     def finish(self, p: Plan, host: str, when: datetime, subject: str | None = None) -> str | None:
         """Deletions, the commit, the rejected ref; returns the new HEAD (None: no commit)."""
+        self.send(p, host, when, subject)
+        return self.complete()
+
+    def send(self, p: Plan, host: str, when: datetime, subject: str | None = None) -> bool:
+        """Everything of the commit handed to git, which writes it from here on while the
+        caller does other work (the state), until `complete`. Returns whether a commit on
+        HEAD's branch is under way."""
+        self._sent = False
         if not p.changes and not p.new_rejections:
             self.abort()
-            return None
+            return False
         ident = Ident.for_host(host)
         summaries = summarize(self.gv, p.head, p.changes, self.watch)
         message = commit_message(p, when, host, subject, summaries)
@@ -106,8 +116,8 @@ class Committer:
                 self._delete(c.vault_path)
                 files.append((c.vault_path, None))
         w = self.writer
-        committed = bool(files or self._commands)
-        if committed:
+        self._sent = bool(files or self._commands)
+        if self._sent:
             w.commit(self.gv.head_ref(), p.head, message, when, ident, files, (), self._commands)
         self._commands = bytearray()
         parent = self.gv.resolve(REJECTED_REF) if p.new_rejections else None
@@ -115,14 +125,23 @@ class Committer:
             msg = rejection_message(vp, p.rejected[vp].reason, host)
             w.commit(REJECTED_REF, parent, msg, when, ident, [(vp, w.blob(data))])
             parent = None  # later commits in one fast-import session continue the ref
-        w.close()
+        w.send()
+        self._staged = [c.vault_path for c in p.changes if c.vault_path not in self._stored]
+        return self._sent
+
+    def complete(self) -> str | None:
+        """Wait for git to write what `send` gave it; returns the new HEAD (None: no
+        commit on HEAD's branch)."""
+        if self._writer is None:
+            return None
+        self._writer.wait()
         self._writer = None
         self._copied = []  # committed: the copies are HEAD's now
-        if not committed:
+        if not self._sent:
             return None
         stage_blobs(self.gv, self._stored)
-        self.gv.stage([c.vault_path for c in p.changes if c.vault_path not in self._stored])
-        self._stored = {}
+        self.gv.stage(self._staged)
+        self._stored, self._staged = {}, []
         if self._big_version:
             pack_versions(self.gv)
         else:

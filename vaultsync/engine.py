@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from vaultsync import config, eventlog, metrics, runs, state
+from vaultsync import config, eventlog, metrics, runs, state, statefile
 from vaultsync.clock import utc_now
 from vaultsync.commit import Committer
 from vaultsync.config import Config, Source
@@ -129,7 +129,13 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         try:
             p = plan(vault.root, cfg, sources, gv, st, scope, sink=committer)
             watcher.vanished(gv, p)
-            commit = committer.finish(p, host, utc_now())
+            sent = committer.send(p, host, utc_now())
+            dirty = record(st, p)
+            if dirty and sent:
+                # Beside git's work on the commit (the other core): the state's parts,
+                # which only the summary written after the commit makes current.
+                statefile.save_details(vault.root, st)
+            commit = committer.complete()
         except (DiskFullError, OSError) as exc:
             committer.abort()
             if isinstance(exc, DiskFullError) or exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -138,7 +144,7 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
         except BaseException:
             committer.abort()
             raise
-        if record(st, p, commit):
+        if settle_head(st, commit or p.head) or dirty:
             state.save(vault.root, st)
         pushed = push(vault, cfg) if opts.push else PushResult.skipped("--no-push")
     result = _result(p, commit, started, t0, opts, pushed, unbound, tuple(watcher.found))
@@ -160,9 +166,16 @@ def unbound_message(cfg: Config, selected: Sequence[Source], host: str) -> tuple
     )
 
 
-def record(st: State, p: Plan, commit: str | None) -> bool:
-    """Fold what this run saw into the state (only for the sources it scanned);
-    returns whether anything the state records changed."""
+def settle_head(st: State, head: str | None) -> bool:
+    """The commit the state stands on; returns whether it moved."""
+    moved = head != st.head
+    st.head = head
+    return moved
+
+
+def record(st: State, p: Plan) -> bool:
+    """Fold what this run saw into the state (only for the sources it scanned), all but
+    the commit it stands on (settle_head); returns whether anything it records changed."""
     for c in p.changes:
         st.superseded.pop(c.vault_path, None)  # changed here since: this version counts
         if c.kind == "deleted":
@@ -181,11 +194,10 @@ def record(st: State, p: Plan, commit: str | None) -> bool:
         or p.changes
         or p.refreshed
         or rejected != st.rejected
-        or (commit or p.head) != st.head
+        or p.head != st.head
         or (p.config_blob or st.config_blob) != st.config_blob
     )
     st.rejected = rejected
-    st.head = commit or p.head
     st.config_blob = p.config_blob or st.config_blob
     if dirty:
         # Only a state that is rewritten may move its racy cutoff: every entry it keeps

@@ -109,8 +109,20 @@ class CommitWriter:
 
     def close(self) -> None:
         """Finish: returns once the pack and the ref are on disk."""
+        self.send()
+        self.wait()
+
+    def send(self) -> None:
+        """The end of the stream: git writes the pack and the refs from here on, while
+        the caller does other work (`wait` then says whether it succeeded)."""
         self._write(b"done\n")
-        self._in.close()
+        try:
+            self._in.close()
+        except BrokenPipeError:
+            pass  # git is gone: wait says why
+
+    def wait(self) -> None:
+        """Returns once the pack and the ref are on disk; raises what git said if not."""
         rc = self._proc.wait()
         if rc != 0:
             raise self._failed()

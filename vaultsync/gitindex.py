@@ -28,7 +28,7 @@ import contextlib
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,9 @@ ZERO_OID = "0" * 40
 REFRESH_AFTER = 1000  # entries written without a stat before a refresh pays for itself
 REFRESH_BYTES = 16 << 20  # or this many bytes git would hash at every scan meanwhile
 # A small source's index is one file (a split one is read, then written whole).
+# Entries handed to a git started in the background at most (a pipe's buffer: more
+# would block until git reads, and git's own output is not read until it ends).
+PIPE_BYTES = 60 << 10
 NO_SPLIT = ["-c", "core.splitIndex=false"]
 
 
@@ -175,6 +178,14 @@ def update(vault: Path, st: State) -> None:
     """Bring each scanned folder source's index in line with the state, before the state
     that names it is saved. Never fails a sync: an index that cannot be written is
     dropped from the state, and the next scan walks that source."""
+    start_update(vault, st)()
+
+
+def start_update(vault: Path, st: State) -> Callable[[], None]:
+    """`update` in two halves: git starts on every source's index now (each its own
+    process, side by side), and the returned call waits for them and finishes. Between
+    the two the caller does other work (the detail files); the state is not to change."""
+    writes: list[_Write] = []
     for source in sorted(set(st.roots) | set(st.indexes)):
         prefix = source + "/"
         touched = sorted(vp for vp in st.touched if vp.startswith(prefix))
@@ -186,54 +197,98 @@ def update(vault: Path, st: State) -> None:
         rebuild = not usable(vault, st, source)
         if not rebuild and not touched:
             continue
+        w = _Write(vault, st, source, root)
         try:
-            ok = _write(vault, st, source, root, touched, rebuild)
+            w.start(touched, rebuild)
         except OSError:
-            ok = False
-        if not ok:
-            _drop(vault, st, source)
+            w.ok = False
+        writes.append(w)
+
+    def finish() -> None:
+        for w in writes:
+            try:
+                ok = w.ok and w.finish()
+            except OSError:
+                ok = False
+            if not ok:
+                _drop(vault, st, source=w.source)
+
+    return finish
 
 
-def _write(
-    vault: Path, st: State, source: str, root: str, touched: list[str], rebuild: bool
-) -> bool:
-    path = index_path(vault, source)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    hashed: dict[bytes, indexfile.Wanted] = {}
-    blobs: dict[bytes, str] | None = None
-    if rebuild:
-        _remove(path)
-        st.unrefreshed[source] = 0
-        lines, size = _every_entry(st, source)
-    else:
-        lines, size, blobs, hashed = _entries(st, source, touched)
-    pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
-    whole = whole_file(st, source)
-    # New blobs for paths already in a small index: written here, no git process.
-    done = _set_blobs(path, root, blobs, hashed) if blobs and whole else None
-    if done is None:
-        args = ["update-index", "-z", "--index-info"]
-        rc, _, _ = _git(vault, source, root, args, lines, whole)
-        if rc != 0:
+class _Write:
+    """One source's index brought up to date: `start` hands git the new entries (or
+    writes them itself, for a small index), `finish` waits, refreshes when due, and
+    records the checksum."""
+
+    def __init__(self, vault: Path, st: State, source: str, root: str) -> None:
+        self.vault, self.st, self.source, self.root = vault, st, source, root
+        self.path = index_path(vault, source)
+        self.ok = True
+        self.whole = whole_file(st, source)
+        self._proc: Started | None = None
+        self._done: set[bytes] | None = None
+        self._hashed: dict[bytes, indexfile.Wanted] = {}
+        self._answer: tuple[int, bytes, bytes] = (1, b"", b"")
+
+    def start(self, touched: list[str], rebuild: bool) -> None:
+        st, source = self.st, self.source
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        blobs: dict[bytes, str] | None = None
+        if rebuild:
+            _remove(self.path)
+            st.unrefreshed[source] = 0
+            lines, self.size = _every_entry(st, source)
+        else:
+            lines, self.size, blobs, self._hashed = _entries(st, source, touched)
+        self.rebuild = rebuild
+        self.pending = st.unrefreshed.get(source, 0) + (0 if rebuild else len(touched))
+        # New blobs for paths already in a small index: written here, no git process.
+        if blobs and self.whole:
+            self._done = _set_blobs(self.path, self.root, blobs, self._hashed)
+        if self._done is None:
+            args = ["update-index", "-z", "--index-info"]
+            if len(lines) <= PIPE_BYTES:
+                self._proc = _start_git(self.vault, source, self.root, args, lines, self.whole)
+            if self._proc is None:  # too much to hand over at once, or no git yet: now
+                self._answer = _git(self.vault, source, self.root, args, lines, self.whole)
+
+    def finish(self) -> bool:
+        st, source = self.st, self.source
+        done = self._done
+        if done is None:
+            rc, _, _ = self._proc.collect(600) if self._proc is not None else self._answer
+            if rc != 0:
+                return False
+            done = set()
+            hashed = self._hashed
+            if hashed and (self.pending >= REFRESH_AFTER or self.size >= REFRESH_BYTES):
+                # The refresh is due: what this sync hashed itself takes its read's stat,
+                # and git hashes only the rest (if that is still worth a refresh).
+                done = _record_stats(self.path, self.root, hashed)
+        pending = self.pending - len(done)
+        size = self.size - sum(self._hashed[rel].key[0] for rel in done if rel in self._hashed)
+        if self.rebuild or pending >= REFRESH_AFTER or size >= REFRESH_BYTES:
+            # Records a stat only where the file hashes to the committed blob (see above).
+            args = ["update-index", "-q", "--ignore-missing", "--refresh"]
+            _git(self.vault, source, self.root, args, whole=self.whole)
+            pending = 0
+        st.unrefreshed[source] = pending
+        sha = checksum(self.path)
+        if sha is None:
             return False
-        done = set()
-        if hashed and (pending >= REFRESH_AFTER or size >= REFRESH_BYTES):
-            # The refresh is due: what this sync hashed itself takes its read's stat,
-            # and git hashes only the rest (if that is still worth a refresh).
-            done = _record_stats(path, root, hashed)
-    pending -= len(done)
-    size -= sum(len_of(st, source, rel) for rel in done)
-    if rebuild or pending >= REFRESH_AFTER or size >= REFRESH_BYTES:
-        # Records a stat only where the file hashes to the committed blob (see above).
-        args = ["update-index", "-q", "--ignore-missing", "--refresh"]
-        _git(vault, source, root, args, whole=whole)
-        pending = 0
-    st.unrefreshed[source] = pending
-    sha = checksum(path)
-    if sha is None:
-        return False
-    st.indexes[source] = sha
-    return True
+        st.indexes[source] = sha
+        return True
+
+
+def _start_git(
+    vault: Path, source: str, root: str, args: list[str], stdin: bytes, whole: bool
+) -> Started | None:
+    """`git ARGS` on this source's index, started with `stdin` as its input."""
+    from vaultsync import gitrun
+
+    cmd, env = _cmd(vault, source, root, args, whole)
+    return gitrun.start(cmd, vault, env, input=stdin)
 
 
 def _entries(
@@ -310,15 +365,6 @@ def _set_blobs(
         return indexfile.set_blobs(path, Path(root), blobs, hashed)
     except (indexfile.Declined, OSError):
         return None
-
-
-def len_of(st: State, source: str, rel: bytes) -> int:
-    entry = st.entry(prefix_join(source, "", rel.decode("utf-8", "surrogateescape")))
-    return entry.size if entry is not None else 0
-
-
-def prefix_join(source: str, folder: str, name: str) -> str:
-    return f"{source}/{folder}/{name}" if folder else f"{source}/{name}"
 
 
 def _drop(vault: Path, st: State, source: str) -> None:

@@ -254,14 +254,20 @@ class Started:
             self.proc.communicate()
 
 
-def start(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> Started | None:
-    """`git ARGS` started now, in its own process group, read-only work only (nothing on
-    stdin); None when git cannot be started (the caller runs it again the usual way)."""
+def start(
+    args: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+) -> Started | None:
+    """`git ARGS` started now, in its own process group; None when git cannot be started
+    (the caller runs it again the usual way). `input`, if any, is written at once: no
+    more than a pipe holds (~64 KiB), or this blocks until git has read it."""
     try:
         proc = subprocess.Popen(
             ["git", *args],
             cwd=cwd,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=git_env(env),
@@ -269,4 +275,12 @@ def start(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) 
         )
     except OSError:
         return None
+    if input is not None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(input)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # git ended early: its exit code says why
+        proc.stdin = None  # handed over: communicate() is not to flush it again
     return Started(proc)

@@ -134,9 +134,7 @@ def detail_unchanged(vault: Path, st: State, source: str) -> bool:
         s = os.lstat(detail_path(vault, source))
     except OSError:
         return False
-    return st_mode.S_ISREG(s.st_mode) and [s.st_size, s.st_mtime_ns, s.st_ino] == list(
-        detail[1:]
-    )
+    return st_mode.S_ISREG(s.st_mode) and [s.st_size, s.st_mtime_ns, s.st_ino] == list(detail[1:])
 
 
 def _dirs(doc: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
@@ -171,18 +169,35 @@ def _rejection(doc: dict[str, Any]) -> Rejection:
     return r
 
 
-def save(vault: Path, state: State) -> None:
+def save_details(vault: Path, state: State) -> None:
+    """The parts `.last_sync` names, each written where it changed: the git indexes and
+    the detail files. Until `save` writes the summary that names them, a crash leaves
+    the old summary, which names the old ones: the new are then not trusted (a rebuild).
+    So this may run before the commit is known to have landed (beside git's work)."""
     from vaultsync import gitindex
 
-    gitindex.update(vault, state)  # first: the state names the index it wrote
+    # The indexes first: the state names the ones written. git writes them while the
+    # detail files are written here.
+    indexes_written = gitindex.start_update(vault, state)
+    try:
+        files = state.files
+        for source in files:  # in order; a source not loaded keeps its detail as it is
+            if files.is_loaded(source):
+                folders = files[source]
+                if source in files.changed or source not in state.details:
+                    state.details[source] = _write_detail(vault, source, folders)
+                    files.changed.discard(source)
+                state.counts[source] = {f: len(entries) for f, entries in sorted(folders.items())}
+    finally:
+        indexes_written()
+    state.touched.clear()
+
+
+def save(vault: Path, state: State) -> None:
+    save_details(vault, state)  # what save_details already wrote is not written again
     files = state.files
     sources: dict[str, Any] = {}
-    for source in files:  # in order; a source not loaded keeps its detail as it is
-        if files.is_loaded(source):
-            folders = files[source]
-            if source in files.changed or source not in state.details:
-                state.details[source] = _write_detail(vault, source, folders)
-            state.counts[source] = {folder: len(f) for folder, f in sorted(folders.items())}
+    for source in files:
         sources[source] = {"detail": list(state.details[source]), "counts": state.counts[source]}
     for source in files.changed - set(sources):  # forgotten: its detail goes with it
         state.details.pop(source, None)
