@@ -267,9 +267,9 @@ def test_usage_errors_exit_2(env: Env, args: list[str]) -> None:
 
 
 PAUSING_GIT = """#!/bin/sh
-# The real git; a fast-import (the first sync's commit, under the vault's lock) first
-# says so and waits until the test lets it go.
-case " $* " in *" fast-import "*) : > "$PAUSE_DIR/started"
+# The real git; a fast-import or update-ref (the first sync's commit, under the vault's
+# lock) first says so and waits until the test lets it go.
+case " $* " in *" fast-import "*|*" update-ref "*) : > "$PAUSE_DIR/started"
   while [ ! -e "$PAUSE_DIR/go" ]; do sleep 0.01; done;; esac
 exec "$REAL_GIT" "$@"
 """

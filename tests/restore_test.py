@@ -297,10 +297,11 @@ def test_restore_reads_files_with_a_newline_in_their_name_as_themselves(env: Env
 
 
 AGENT_GIT = """#!/bin/sh
-# The real git, but when restore's pre-restore snapshot starts fast-import, the agent
-# writes the file first: after restore read it, before restore writes it.
-case " $* " in *" fast-import "*) [ -f "$AGENT_FILE" ] && cp "$AGENT_FILE" "$AGENT_TARGET" \\
-  && rm "$AGENT_FILE";; esac
+# The real git, but when restore's pre-restore snapshot is committed (by fast-import, or
+# a small one's update-ref), the agent writes the file first: after restore read it,
+# before restore writes it.
+case " $* " in *" fast-import "*|*" update-ref "*) [ -f "$AGENT_FILE" ] \\
+  && cp "$AGENT_FILE" "$AGENT_TARGET" && rm "$AGENT_FILE";; esac
 exec "$REAL_GIT" "$@"
 """
 

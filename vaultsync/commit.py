@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vaultsync import __version__
 from vaultsync.appended import extend_copy
@@ -16,6 +17,9 @@ from vaultsync.fastimport import file_command
 from vaultsync.fsutil import create_file, replace_file
 from vaultsync.gitvault import REJECTED_REF, CommitWriter, GitVault, Ident, iso_z
 from vaultsync.plan import Change, Plan, by_lines
+
+if TYPE_CHECKING:
+    from vaultsync.smallcommit import TreeCache
 
 SUMMARY_MAX_FILES = 1000  # a commit body summarises at most this many modified files
 DELTA_MIN_BYTES = 1 << 20  # a new version of a file this big is packed as a delta
@@ -30,8 +34,13 @@ Watch = Callable[[Change, bytes], None]  # (a modified file, HEAD's version of i
 class Committer:
     """The sink of a plan: takes each accepted file as soon as it is decided."""
 
-    def __init__(self, vault: Path, gv: GitVault) -> None:
+    def __init__(self, vault: Path, gv: GitVault, head: str | None = None) -> None:
         self.vault, self.gv = vault, gv
+        self._ahead: TreeCache | None = None  # HEAD's trees, read while the plan runs
+        if head is not None:
+            from vaultsync.smallcommit import TreeCache
+
+            self._ahead = TreeCache(gv, head)
         self._writer: CommitWriter | None = None
         # The commit's `M` lines, made as each file is written: a 100,000-file import
         # keeps ~5 MB of them, not a dict of paths and marks and a list of lines.
@@ -44,6 +53,11 @@ class Committer:
         self.watch: Watch | None = None  # told of each diffed file (the forgetting alarm)
         self._sent = False  # `send` handed git a commit on HEAD's branch
         self._staged: list[str] = []  # the paths the vault's index takes once committed
+        # Files held for an in-process commit (vault path, blob id, bytes or None when
+        # stored already), and the commit it wrote.
+        self._small: list[tuple[str, str, bytes | None]] = []
+        self._small_bytes = 0
+        self._commit: str | None = None
 
     def __call__(self, c: Change) -> None:
         assert c.data is not None
@@ -61,12 +75,72 @@ class Committer:
         if as_delta:
             assert c.blob is not None
             self._stored[c.vault_path] = c.blob
-            self._commands += file_command(c.vault_path, c.blob)
+            self._held(c.vault_path, c.blob, None)
         else:
             self._big_version |= big
-            self._commands += file_command(c.vault_path, self.writer.blob(c.data))
+            self._held(c.vault_path, c.blob, c.data)
         if c.checked is None or not by_lines(c.checked):
             c.data = None  # streamed: a 100,000-file import never holds them all
+
+    def _held(self, vp: str, blob: str | None, data: bytes | None) -> None:
+        """A file for the commit: held here while the commit may still be small enough
+        to write in-process (smallcommit), else streamed to fast-import at once."""
+        from vaultsync import smallcommit
+
+        if self._writer is None and blob is not None:
+            self._small_bytes += len(data or b"")
+            self._small.append((vp, blob, data))
+            if self._ahead is not None and "/" in vp:
+                self._ahead.want(vp.partition("/")[0])
+            if (
+                len(self._small) <= smallcommit.SMALL_FILES
+                and self._small_bytes <= smallcommit.SMALL_BYTES
+            ):
+                return
+            self._spill()
+            return
+        self._spill()
+        ref = self.writer.blob(data) if data is not None else blob
+        assert ref is not None  # stored already (no bytes held) means a known blob id
+        self._commands += file_command(vp, ref)
+
+    def _spill(self) -> None:
+        """Hand what is held to fast-import: the commit is too big for smallcommit."""
+        held, self._small, self._small_bytes = self._small, [], 0
+        self._ahead = None  # fast-import writes the trees
+        for vp, blob, data in held:
+            self._commands += file_command(vp, self.writer.blob(data) if data is not None else blob)
+
+    def _write_small(self, p: Plan, message: str, when: datetime, ident: Ident) -> bool:
+        """The commit written in-process, if smallcommit takes it (see there)."""
+        from vaultsync import smallcommit
+
+        if self._writer is not None or p.head is None or p.new_rejections:
+            return False
+        changes: dict[str, smallcommit.Change] = {
+            c.vault_path: None for c in p.changes if c.kind == "deleted"
+        }
+        for vp, blob, data in self._small:
+            changes[vp] = (bytes.fromhex(blob), data)
+        if not changes:
+            return False
+        try:
+            self._commit = smallcommit.commit(
+                self.gv,
+                self.gv.head_ref(),
+                p.head,
+                changes,
+                message,
+                when,
+                ident,
+                self._stage,
+                self._ahead,
+            )
+        except smallcommit.Declined:
+            return False
+        self._small, self._small_bytes = [], 0
+        self._copied = []  # committed: the copies are HEAD's now
+        return True
 
     def _as_delta(self, c: Change) -> bool:
         """An append to a big file, stored as a delta of HEAD's version (packwrite)."""
@@ -115,6 +189,11 @@ class Committer:
             if c.kind == "deleted":
                 self._delete(c.vault_path)
                 files.append((c.vault_path, None))
+        self._staged = [c.vault_path for c in p.changes if c.vault_path not in self._stored]
+        if self._write_small(p, message, when, ident):
+            self._sent = True
+            return True
+        self._spill()
         w = self.writer
         self._sent = bool(files or self._commands)
         if self._sent:
@@ -126,33 +205,39 @@ class Committer:
             w.commit(REJECTED_REF, parent, msg, when, ident, [(vp, w.blob(data))])
             parent = None  # later commits in one fast-import session continue the ref
         w.send()
-        self._staged = [c.vault_path for c in p.changes if c.vault_path not in self._stored]
         return self._sent
 
     def complete(self) -> str | None:
         """Wait for git to write what `send` gave it; returns the new HEAD (None: no
         commit on HEAD's branch)."""
-        if self._writer is None:
-            return None
-        self._writer.wait()
-        self._writer = None
-        self._copied = []  # committed: the copies are HEAD's now
-        if not self._sent:
-            return None
-        stage_blobs(self.gv, self._stored)
-        self.gv.stage(self._staged)
-        self._stored, self._staged = {}, []
+        commit, self._commit = self._commit, None
+        if commit is None:
+            if self._writer is None:
+                return None
+            self._writer.wait()
+            self._writer = None
+            self._copied = []  # committed: the copies are HEAD's now
+            if not self._sent:
+                return None
+            self._stage()
         if self._big_version:
             pack_versions(self.gv)
         else:
             self.gv.pack_if_needed()
-        return self.gv.head()
+        return commit or self.gv.head()
+
+    def _stage(self) -> None:
+        """The vault's index takes the committed paths."""
+        stage_blobs(self.gv, self._stored)
+        self.gv.stage(self._staged)
+        self._stored, self._staged = {}, []
 
     def abort(self) -> None:
         """Nothing of a failed commit stays: git's temporary files, and the work-tree
         copies (put back as HEAD has them), so the next run starts as this one did."""
         self._stored = {}
         self._commands = bytearray()
+        self._small, self._small_bytes, self._commit = [], 0, None
         if self._writer is not None:
             self._writer.abort()
             self._writer = None

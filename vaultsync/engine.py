@@ -124,7 +124,7 @@ def _sync(vault: Vault, opts: SyncOptions, started: datetime, t0: float) -> Sync
     with vault.lock(opts.wait_s):
         head = gv.head()
         st = load_state(vault.root, gv, head)
-        committer = Committer(vault.root, gv)
+        committer = Committer(vault.root, gv, head)
         watcher = committer.watch = Watcher(vault.root, cfg.forget_alert, head)
         try:
             p = plan(vault.root, cfg, sources, gv, st, scope, sink=committer)

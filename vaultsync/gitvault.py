@@ -181,13 +181,17 @@ class GitVault:
         return [_log_entry(chunk) for chunk in out.split("\x01") if chunk]
 
     def writer(self) -> CommitWriter:
-        # A git killed mid-commit leaves its ref's lock too: left there, every later
-        # commit fails with "cannot lock ref" until someone removes it by hand.
+        self.clear_commit_locks()
+        return CommitWriter(self)
+
+    def clear_commit_locks(self) -> None:
+        """Before a commit: a git killed mid-commit leaves its ref's lock too: left there,
+        every later commit fails with "cannot lock ref" until someone removes it by hand
+        (a live git's lock is left alone: LockedError)."""
         heads = self.git_dir / "refs" / "heads"
         named = [self.git_dir / n for n in ("index.lock", "HEAD.lock", "packed-refs.lock")]
         for lock in [*named, *heads.glob("*.lock")]:
             self.clear_stale_lock(lock)
-        return CommitWriter(self)
 
     def commit_files(
         self, files: Sequence[tuple[str, bytes | None]], message: str, ident: Ident

@@ -99,7 +99,7 @@ def store_append(gv: GitVault, old_blob: str, old_size: int, data: bytes, blob: 
                 break
         if plan is None:
             return False
-        _publish(pack_dir, *plan[:2])
+        publish(pack_dir, *plan[:2])
     finally:
         for src, _ in found:
             os.close(src.fd)
@@ -260,9 +260,10 @@ def _zdata(src: Source, ends: list[int], e: Entry) -> bytes:
     return os.pread(src.fd, end - e.data_at, e.data_at)
 
 
-def _publish(pack_dir: Path, entries: list[bytes], rows: list[IdxEntry]) -> None:
+def publish(pack_dir: Path, entries: list[bytes], rows: list[IdxEntry], keep: bool = True) -> None:
     """Write the pack and its index the way git does: each to a temporary file, fsynced,
-    then renamed, the .idx last (git uses a pack only once its .idx is there)."""
+    then renamed, the .idx last (git uses a pack only once its .idx is there). `keep`:
+    with a .keep file that repacks leave alone (the versions of an appended file)."""
     header = b"PACK" + (2).to_bytes(4, "big") + len(rows).to_bytes(4, "big")
     h = hashlib.sha1(header)
     for chunk in entries:
@@ -274,9 +275,9 @@ def _publish(pack_dir: Path, entries: list[bytes], rows: list[IdxEntry]) -> None
     try:
         _write(tmp_pack, [header, *entries, trailer])
         _write(tmp_idx, [write_idx(rows, trailer)])
-        keep = pack_dir / f"pack-{name}.keep"
-        if not keep.exists():
-            _write(keep, [KEEP])
+        kept = pack_dir / f"pack-{name}.keep"
+        if keep and not kept.exists():
+            _write(kept, [KEEP])
         os.replace(tmp_pack, pack_dir / f"pack-{name}.pack")
         os.replace(tmp_idx, pack_dir / f"pack-{name}.idx")
     except BaseException:
