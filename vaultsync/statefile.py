@@ -24,10 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from vaultsync.fsutil import atomic_write, read_regular
-from vaultsync.state import VERSION, Detail, Files, Folder, Folders, Rejection, State, path_for
+from vaultsync.state import (
+    VERSION,
+    Detail,
+    Files,
+    Folder,
+    Folders,
+    Rejection,
+    State,
+    path_for,
+)
 
 DETAIL_DIR = Path(".vaultsync") / "state"
-_DAMAGE = (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError)
+DAMAGE = (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError)
 
 
 def detail_path(vault: Path, source: str) -> Path:
@@ -47,7 +56,7 @@ def load(vault: Path) -> State | None:
         if doc.get("version") == 2:
             return _parse_v2(doc)
         return _parse(doc, vault)
-    except _DAMAGE:
+    except DAMAGE:
         return None
 
 
@@ -101,12 +110,31 @@ def _parse(doc: dict[str, Any], vault: Path) -> State | None:
             raise ValueError("a folder count that is not an integer")
         st.details[source] = detail
         st.counts[source] = counts
-        st.files.pending[source] = _loader(vault, source, detail)
+        if "journal" in ref:
+            sha1, size, mtime_ns, inode = ref["journal"]
+            st.journals[source] = Detail(sha1, size, mtime_ns, inode)
+            if not (isinstance(sha1, str) and all(type(x) is int for x in ref["journal"][1:])):
+                raise ValueError("a journal reference of the wrong shape")
+        st.files.pending[source] = _loader(vault, source, st)
     return st
 
 
-def _loader(vault: Path, source: str, detail: Detail) -> Any:
-    return lambda: read_detail(vault, source, detail)
+def _loader(vault: Path, source: str, st: State) -> Any:
+    def load() -> Folders | None:
+        folders = read_detail(vault, source, st.details[source])
+        journal = st.journals.get(source)
+        if folders is None or journal is None:
+            return folders
+        from vaultsync import statejournal
+
+        rows = statejournal.read(vault, source, st.details[source], journal)
+        if rows is None:
+            return None  # the whole source is then rebuilt, as for a damaged detail
+        statejournal.replay(folders, rows)
+        st.journal_rows[source] = rows
+        return folders
+
+    return load
 
 
 def read_detail(vault: Path, source: str, detail: Detail) -> Folders | None:
@@ -120,7 +148,7 @@ def read_detail(vault: Path, source: str, detail: Detail) -> Folders | None:
         if doc.get("version") != VERSION or doc.get("source") != source:
             return None
         return {folder: Folder.from_json(f) for folder, f in doc["folders"].items()}
-    except _DAMAGE:
+    except DAMAGE:
         return None
 
 
@@ -130,11 +158,21 @@ def detail_unchanged(vault: Path, st: State, source: str) -> bool:
     detail = st.details.get(source)
     if detail is None:
         return st.files.is_loaded(source)  # a version 2 state, or entries made this run
-    try:
-        s = os.lstat(detail_path(vault, source))
-    except OSError:
-        return False
-    return st_mode.S_ISREG(s.st_mode) and [s.st_size, s.st_mtime_ns, s.st_ino] == list(detail[1:])
+    named = [(detail_path(vault, source), detail)]
+    if source in st.journals:
+        from vaultsync.statejournal import path_of
+
+        named.append((path_of(vault, source), st.journals[source]))
+    for path, record in named:
+        try:
+            s = os.lstat(path)
+        except OSError:
+            return False
+        if not (
+            st_mode.S_ISREG(s.st_mode) and [s.st_size, s.st_mtime_ns, s.st_ino] == list(record[1:])
+        ):
+            return False
+    return True
 
 
 def _dirs(doc: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
@@ -174,7 +212,7 @@ def save_details(vault: Path, state: State) -> None:
     the detail files. Until `save` writes the summary that names them, a crash leaves
     the old summary, which names the old ones: the new are then not trusted (a rebuild).
     So this may run before the commit is known to have landed (beside git's work)."""
-    from vaultsync import gitindex
+    from vaultsync import gitindex, statejournal
 
     # The indexes first: the state names the ones written. git writes them while the
     # detail files are written here.
@@ -185,8 +223,11 @@ def save_details(vault: Path, state: State) -> None:
             if files.is_loaded(source):
                 folders = files[source]
                 if source in files.changed or source not in state.details:
-                    state.details[source] = _write_detail(vault, source, folders)
+                    if not statejournal.write(vault, state, source):
+                        state.details[source] = _write_detail(vault, source, folders)
+                        statejournal.drop(vault, state, source)
                     files.changed.discard(source)
+                    files.replaced.discard(source)
                 state.counts[source] = {f: len(entries) for f, entries in sorted(folders.items())}
     finally:
         indexes_written()
@@ -194,15 +235,20 @@ def save_details(vault: Path, state: State) -> None:
 
 
 def save(vault: Path, state: State) -> None:
+    from vaultsync import statejournal
+
     save_details(vault, state)  # what save_details already wrote is not written again
     files = state.files
     sources: dict[str, Any] = {}
     for source in files:
         sources[source] = {"detail": list(state.details[source]), "counts": state.counts[source]}
+        if source in state.journals:
+            sources[source]["journal"] = list(state.journals[source])
     for source in files.changed - set(sources):  # forgotten: its detail goes with it
         state.details.pop(source, None)
         with contextlib.suppress(OSError):
             detail_path(vault, source).unlink()
+        statejournal.drop(vault, state, source)
     doc = {
         "version": VERSION,
         "head": state.head,
@@ -221,7 +267,7 @@ def save(vault: Path, state: State) -> None:
         "sources": sources,
     }
     path = path_for(vault)
-    _clear_damage(vault, path)
+    clear_damage(vault, path)
     atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
     files.changed.clear()
 
@@ -244,7 +290,7 @@ def _write_detail(vault: Path, source: str, folders: Folders) -> Detail:
     sha1 = hashlib.sha1()
     path = detail_path(vault, source)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _clear_damage(vault, path)
+    clear_damage(vault, path)
     atomic_write(path, _detail_chunks(source, folders, sha1))
     s = os.lstat(path)
     return Detail(sha1.hexdigest(), s.st_size, s.st_mtime_ns, s.st_ino)
@@ -269,7 +315,7 @@ def _detail_chunks(source: str, folders: Folders, sha1: Any) -> Iterator[bytes]:
         yield chunk
 
 
-def _clear_damage(vault: Path, path: Path) -> None:
+def clear_damage(vault: Path, path: Path) -> None:
     """Make room for a state file where something else took its name: a FIFO or a link
     is removed, a folder moved into `.vaultsync/` (it is not ours to delete)."""
     try:
