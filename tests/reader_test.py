@@ -121,3 +121,15 @@ def test_a_file_changing_while_read_is_never_returned_torn(tmp_path: Path) -> No
         assert _an_instant(_versions(data)), _versions(data)
     assert len(returned) + changing == 50
     assert _first_version(f) > 1  # the writer was at work throughout (the kill may tear it)
+
+
+@pytest.mark.parametrize("size", [100_000, 6 << 20])  # inline, and beside on a thread
+def test_the_prefix_id_is_the_blob_id_of_the_files_start(tmp_path: Path, size: int) -> None:
+    f = tmp_path / "t.jsonl"
+    body = b"".join(b'{"n": %d}\n' % i for i in range(size // 10))
+    f.write_bytes(body)
+    cut = body.rindex(b"\n", 0, len(body) // 2) + 1
+    snap = read_snapshot(f, cut)
+    assert snap.blob == blob_id(body) and snap.prefix_blob == blob_id(body[:cut])
+    assert read_snapshot(f, len(body)).prefix_blob is None  # not longer than the prefix
+    assert read_snapshot(f).prefix_blob is None

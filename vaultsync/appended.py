@@ -44,18 +44,25 @@ def is_lines(vault_path: str, schema: str) -> bool:
 
 
 def growth(
-    data: bytes, vault_path: str, old_size: int, old_blob: str, schema: str | None
+    data: bytes,
+    vault_path: str,
+    old_size: int,
+    old_blob: str,
+    schema: str | None,
+    prefix_blob: str | None = None,
 ) -> Growth | None:
     """How `data` extends the committed version, or None when it does not (or cannot be
-    proved to): then the file is checked whole."""
+    proved to): then the file is checked whole. `prefix_blob`: the blob id of
+    data[:old_size] if the reader hashed it already (from the same bytes)."""
     if schema is None or not is_lines(vault_path, schema) or schema == "none":
         return None
     if old_size <= 0 or len(data) <= old_size or data[old_size - 1 : old_size] != b"\n":
         return None
-    view = memoryview(data)[:old_size]
-    h = hashlib.sha1(b"blob %d\0" % old_size)
-    h.update(view)
-    if h.hexdigest() != old_blob:
+    if prefix_blob is None:
+        h = hashlib.sha1(b"blob %d\0" % old_size)
+        h.update(memoryview(data)[:old_size])
+        prefix_blob = h.hexdigest()
+    if prefix_blob != old_blob:
         return None
     return Growth(old_size, schema, data)
 

@@ -17,7 +17,7 @@ from vaultsync.appended import APPEND_MIN_BYTES, Growth, check_new_lines, growth
 from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
 from vaultsync.gitvault import GitVault, iso_z, utc_now
-from vaultsync.reader import Unreadable, blob_id, read_snapshot
+from vaultsync.reader import Snapshot, Unreadable, blob_id, read_snapshot
 from vaultsync.scan import scan_source
 from vaultsync.scanned import Candidate, SourceScan, known_dirs
 from vaultsync.state import Rejection, State
@@ -157,8 +157,9 @@ def plan(
                 st.moved = True  # saved again, so that its racy cutoff moves on
             st.dirs[src.name] = sc.dirs
         p.skipped += [f"{s.path}: {s.reason}" for s in sc.skipped]
-        p.unavailable += [f"source {src.name!r}: {m}; nothing of it was deleted"
-                          for m in sc.unlisted]
+        p.unavailable += [
+            f"source {src.name!r}: {m}; nothing of it was deleted" for m in sc.unlisted
+        ]
         if sc.available and sc.single and not st.files.get(src.name):
             _check_still_a_file(sc, gv, st.head)
         if not sc.available:
@@ -269,7 +270,8 @@ def _plan_file(
         p.rejected[vp] = prior  # still the same rejected content: not read again
         return None
     try:
-        snap = read_snapshot(cand.path)
+        # An append's proof (appended.growth) is hashed with the file's own id.
+        snap = read_snapshot(cand.path, old.size if old and old.size >= APPEND_MIN_BYTES else 0)
     except Unreadable as exc:
         p.rejected[vp] = Rejection(str(exc), None, cand.stat, iso_z(utc_now()))
         return None
@@ -286,7 +288,7 @@ def _plan_file(
     rel = vp.partition("/")[2]
     policy = cfg.secrets_for(cand.source)
     schema = schemas.pick_schema(cand.source.schema, rel)
-    grown = _appended(snap.data, vp, schema, st, committed, vault)
+    grown = _appended(snap, vp, schema, st, committed, vault)
     secrets = secret_findings(snap.data[grown[1].offset :] if grown else snap.data, policy)
     if grown is not None and secrets and policy == "redact":
         # Redaction works on the whole file's spans: the append path ends here.
@@ -331,9 +333,10 @@ def _plan_file(
 
 
 def _appended(
-    data: bytes, vp: str, schema: str, st: State, committed: str | None, vault: Path
+    snap: Snapshot, vp: str, schema: str, st: State, committed: str | None, vault: Path
 ) -> tuple[schemas.Checked, Growth] | None:
-    """The new lines checked, when `data` only appends lines to the committed version."""
+    """The new lines checked, when the file only appends lines to the committed version."""
+    data = snap.data
     old = st.entry(vp)
     if old is None or committed is None or committed != old.blob or len(data) < APPEND_MIN_BYTES:
         return None
@@ -341,7 +344,8 @@ def _appended(
     auto = schema == "auto"
     if auto:
         schema = known[1] if known and known[0] == committed else ""
-    g = growth(data, vp, old.size, committed, schema or None)
+    proved = snap.prefix_blob if len(data) > old.size else None
+    g = growth(data, vp, old.size, committed, schema or None, proved)
     checked = check_new_lines(data, vp, g, auto, vault) if g else None
     return (checked, g) if checked is not None and g is not None else None
 
