@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any
 from vaultsync import fsutil, gitrun
 from vaultsync.clock import iso_z as iso_z  # re-exported for older imports
 from vaultsync.clock import utc_now as utc_now
-from vaultsync.errors import GitTimeout, LockedError, VaultsyncError
+from vaultsync.errors import LockedError, VaultsyncError
 from vaultsync.fastimport import CommitWriter as CommitWriter
 from vaultsync.fastimport import Ident as Ident
-from vaultsync.gitrun import classify_push_error
+from vaultsync.gitremote import RemoteOps
 from vaultsync.gitrun import git_env as git_env
-from vaultsync.result import PushResult, PushStatus
 
 CLONING = "vaultsync.cloning"  # set in a clone until init --from has finished it
 
@@ -53,7 +52,7 @@ PACK_LIMIT = 24
 BY_NAME_UP_TO = 50  # read_blobs: up to this many paths, `rev:path` beats one ls-tree
 
 
-class GitVault:
+class GitVault(RemoteOps):
     def __init__(self, root: Path) -> None:
         self.root = root
         self.git_dir = root / ".git"
@@ -247,51 +246,6 @@ class GitVault:
                 with contextlib.suppress(OSError):
                     (self.root / p).unlink()
 
-    def needs_push(self, remote: str, branch: str) -> bool:
-        """One process: does the remote-tracking ref lag behind HEAD?"""
-        out = self.run("rev-parse", "HEAD", f"refs/remotes/{remote}/{branch}", check=False)
-        shas = out.decode().split()
-        return len(shas) < 2 or shas[0] != shas[1]
-
-    def push(self, remote: str, branch: str, timeout_s: float) -> PushResult:
-        """Push HEAD to the remote's branch; never force, never prompt (from cron a
-        credential prompt would hang until the timeout)."""
-        args = ["push", "--quiet", remote, f"HEAD:refs/heads/{branch}"]
-        result = self._network(args, remote, timeout_s)
-        if result.status == PushStatus.OK:
-            # A push to a URL (not a fetch-configured remote) leaves no tracking ref.
-            self.run("update-ref", f"refs/remotes/{remote}/{branch}", "HEAD", check=False)
-        return result
-
-    def fetch(self, remote: str, branch: str, timeout_s: float) -> PushResult:
-        """Fetch the remote's branch into its tracking ref, with the push's rules."""
-        refspec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
-        return self._network(["fetch", "--quiet", remote, refspec], remote, timeout_s)
-
-    def _network(self, args: list[str], remote: str, timeout_s: float) -> PushResult:
-        env = gitrun.network_env(self.root)
-        try:
-            proc = gitrun.run(args, self.root, env=env, timeout=timeout_s, check=False)
-        except GitTimeout:
-            return PushResult(
-                PushStatus.TIMEOUT,
-                f"no answer from {remote!r} within {timeout_s:g} s (push_timeout)",
-            )
-        if proc.returncode == 0:
-            return PushResult(PushStatus.OK)
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        return PushResult(
-            classify_push_error(err), err or f"git {args[0]} exited {proc.returncode}"
-        )
-
-    def unpushed(self, remote: str, branch: str) -> int:
-        """Commits on the branch that the remote-tracking ref does not have."""
-        tracking = f"refs/remotes/{remote}/{branch}"
-        base = [f"^{tracking}"] if self.resolve(tracking) else []
-        if not self.head():
-            return 0
-        return int(self.run("rev-list", "--count", "HEAD", *base).decode().strip() or 0)
-
     def pack_files(self) -> set[str]:
         try:
             return {e.name for e in os.scandir(self.git_dir / "objects" / "pack")}
@@ -408,15 +362,6 @@ class GitVault:
     def config_get(self, key: str) -> str | None:
         out = self.run("config", "--get", key, check=False)
         return out.decode().strip() or None
-
-    def remote_url(self, name: str) -> str | None:
-        return self.config_get(f"remote.{name}.url")
-
-    def add_remote(self, name: str, url: str) -> None:
-        if self.remote_url(name) is None:
-            self.run("remote", "add", name, url)
-        else:
-            self.run("remote", "set-url", name, url)
 
 
 def data_of(paths: Iterable[str]) -> bytes:
