@@ -149,20 +149,30 @@ class GitVault(RemoteOps):
         every tree on the way, 7 ms each in a 20,000-file folder), under `keys`."""
         if not names:
             return {}
+        found: dict[str, bytes] = {}
+        for key, obj in zip(keys, self.cat_objects(names), strict=True):
+            if obj is not None:
+                found[key] = obj[2]
+        return found
+
+    def cat_objects(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
+        """(id, type, content) of each object named, in order (None: missing), from one
+        `cat-file --batch`."""
         request = "".join(f"{n}\n" for n in names).encode("utf-8", "surrogateescape")
         out = self.run("cat-file", "--batch", input=request)
-        found: dict[str, bytes] = {}
+        objects: list[tuple[str, str, bytes] | None] = []
         pos = 0
-        for path in keys:
+        for _ in names:
             end = out.index(b"\n", pos)
             header = out[pos:end].split()
             pos = end + 1
             if header[-1] == b"missing":
+                objects.append(None)
                 continue
             size = int(header[2])
-            found[path] = out[pos : pos + size]
+            objects.append((header[0].decode(), header[1].decode(), out[pos : pos + size]))
             pos += size + 1
-        return found
+        return objects
 
     def log(self, ref: str, paths: Sequence[str], limit: int | None) -> list[dict[str, Any]]:
         """Commits newest first with the files each changed (first-parent line)."""

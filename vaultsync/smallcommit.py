@@ -139,20 +139,8 @@ class TreeCache:
 
 def _cat_trees(gv: GitVault, names: list[str]) -> list[tuple[bytes, bytes]]:
     """(id, data) of each of these that is a tree."""
-    request = "".join(f"{n}\n" for n in names).encode("utf-8", "surrogateescape")
-    out = gv.run("cat-file", "--batch", input=request)
-    found, pos = [], 0
-    while pos < len(out):
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if header[-1] == b"missing":
-            continue
-        size = int(header[2])
-        if header[1] == b"tree":
-            found.append((bytes.fromhex(header[0].decode()), out[pos : pos + size]))
-        pos += size + 1
-    return found
+    found = [obj for obj in gv.cat_objects(names) if obj is not None and obj[1] == "tree"]
+    return [(bytes.fromhex(oid), data) for oid, _, data in found]
 
 
 class _Trees:
