@@ -685,11 +685,34 @@ def dirty_mb() -> float:
     return sum(kb) / 1024
 
 
-def settle() -> None:
+PROBE_FILES = 2000  # created to see whether creating files is slow right now
+PROBE_SLOW_S = 0.3  # ~0.04 s when it is not; 1.2-1.5 s after 100,000 deletions
+PROBE_WAIT_S = 180.0  # at most this long for it to settle
+PROBES = [0, float("inf")]  # probes made, the fastest seen
+
+
+def creation_time(work: Path) -> float:
+    """Seconds to create PROBE_FILES empty files in a new folder of `work` (kept, not
+    deleted: a deletion is what makes creates slow)."""
+    PROBES[0] += 1
+    folder = work / f"create-probe-{PROBES[0]}"
+    folder.mkdir(parents=True)
+    t0 = time.monotonic()
+    for i in range(PROBE_FILES):
+        os.close(os.open(folder / str(i), os.O_CREAT | os.O_WRONLY, 0o644))
+    took = time.monotonic() - t0
+    PROBES[1] = min(PROBES[1], took)
+    return took
+
+
+def settle(work: Path) -> None:
     """Before a first import: the previous contender's writes (100,000 copies, loose
     objects, a removed vault: 50-570 MB here) flushed to disk, so that they are not
     written back during the next contender's run, which vaultsync's fsyncs would wait
-    for; and no deletion by this run within the last minute (see LAST_REMOVAL)."""
+    for; no deletion by this run within the last minute (see LAST_REMOVAL); and file
+    creation at its usual speed, whoever deleted files before (another run's work folder
+    is removed at its end, a test suite cleans up): a probe of 2,000 creates, waited
+    out up to PROBE_WAIT_S."""
     before = dirty_mb()
     t0 = time.monotonic()
     os.sync()
@@ -698,6 +721,13 @@ def settle() -> None:
     if wait > 0:  # see LAST_REMOVAL; the vaults of earlier rounds are set aside instead
         say(f"waiting {wait:.0f} s: file creation is slow for a minute after a deletion")
         time.sleep(wait)
+    deadline = time.monotonic() + PROBE_WAIT_S
+    while (took := creation_time(work)) > max(PROBE_SLOW_S, 3 * PROBES[1]):
+        if time.monotonic() > deadline:
+            say(f"creating {PROBE_FILES} files still takes {took:.2f} s: measuring anyway")
+            break
+        say(f"creating {PROBE_FILES} files took {took:.2f} s (others' deletions): waiting")
+        time.sleep(10)
 
 
 def write_listing(path: Path, rels: Sequence[str]) -> tuple[Path, Path]:
@@ -716,10 +746,10 @@ def first_import(b: Bench, spec: RecordsSpec, tools: dict[str, Tool], rels: list
     for rep in range(spec.import_reps):
         say(f"{spec.title}: first import, run {rep + 1} of at most {spec.import_reps}")
         b.new_vault(vs.vault, [(vs.src, "records")])
-        settle()
+        settle(b.work)
         ours.add(b.sync(vs.vault))
         b.new_git(sh.vault)
-        settle()
+        settle(b.work)
         shell.add(b.shell(sh.src, sh.vault))
         load = os.getloadavg()[0]
         if len(ours.walls) == len(shell.walls) == rep + 1:
