@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -148,16 +149,20 @@ def test_a_damaged_journal_costs_a_sync_time_never_data(env: Env) -> None:
     nothing is inferred deleted, and the next sync says nothing changed."""
     folder = env.home / "big"
     folder.mkdir()
+    hour_ago = time.time_ns() - 3600 * 10**9  # never "racily clean": no re-reads
     for i in range(N):
-        (folder / f"{i:05}.json").write_text(json.dumps({"id": str(i), "content": "c"}))
+        path = folder / f"{i:05}.json"
+        path.write_text(json.dumps({"id": str(i), "content": "c"}))
+        os.utime(path, ns=(hour_ago, hour_ago))
     env.vs("init")
     env.vs("track", str(folder))
     env.vs("sync", "--quiet", timeout=300)
-    env.vs("sync", "--quiet")  # the files written just before the import: made settled
     for i in range(5):
         (folder / f"{i:05}.json").write_text(json.dumps({"id": str(i), "content": "edited"}))
     env.vs("sync", "--quiet")
     journal = statejournal.path_of(env.vault, "big")
+    summary = json.loads((env.vault / ".last_sync").read_bytes())["sources"]["big"]
+    assert journal.exists(), summary
     assert len(json.loads(journal.read_bytes())["rows"]) == 5
     journal.write_bytes(b"garbage")
     (folder / "00100.json").write_text(json.dumps({"id": "100", "content": "after"}))
