@@ -178,13 +178,15 @@ def update(vault: Path, st: State) -> None:
     """Bring each scanned folder source's index in line with the state, before the state
     that names it is saved. Never fails a sync: an index that cannot be written is
     dropped from the state, and the next scan walks that source."""
-    start_update(vault, st)()
+    start_update(vault, st)()()
 
 
-def start_update(vault: Path, st: State) -> Callable[[], None]:
-    """`update` in two halves: git starts on every source's index now (each its own
-    process, side by side), and the returned call waits for them and finishes. Between
-    the two the caller does other work (the detail files); the state is not to change."""
+def start_update(vault: Path, st: State) -> Callable[[], Callable[[], None]]:
+    """`update` in three steps, each source's git processes side by side: git starts on
+    every source's index now; the returned call waits for the entries and starts the
+    refreshes that are due; the call that one returns waits for those and records each
+    index's checksum. Between them the caller does other work (the detail files, the
+    vault's own index); the state's entries are not to change."""
     writes: list[_Write] = []
     for source in sorted(set(st.roots) | set(st.indexes)):
         prefix = source + "/"
@@ -204,22 +206,36 @@ def start_update(vault: Path, st: State) -> Callable[[], None]:
             w.ok = False
         writes.append(w)
 
-    def finish() -> None:
+    def refreshing() -> Callable[[], None]:
+        settled: list[_Write] = []
         for w in writes:
             try:
-                ok = w.ok and w.finish()
+                ok = w.ok and w.settle()
             except OSError:
                 ok = False
-            if not ok:
+            if ok:
+                settled.append(w)
+            else:
                 _drop(vault, st, source=w.source)
 
-    return finish
+        def sealed() -> None:
+            for w in settled:
+                try:
+                    ok = w.seal()
+                except OSError:
+                    ok = False
+                if not ok:
+                    _drop(vault, st, source=w.source)
+
+        return sealed
+
+    return refreshing
 
 
 class _Write:
     """One source's index brought up to date: `start` hands git the new entries (or
-    writes them itself, for a small index), `finish` waits, refreshes when due, and
-    records the checksum."""
+    writes them itself, for a small index), `settle` waits and starts the refresh when
+    due, `seal` waits for it and records the checksum."""
 
     def __init__(self, vault: Path, st: State, source: str, root: str) -> None:
         self.vault, self.st, self.source, self.root = vault, st, source, root
@@ -230,6 +246,7 @@ class _Write:
         self._done: set[bytes] | None = None
         self._hashed: dict[bytes, indexfile.Wanted] = {}
         self._answer: tuple[int, bytes, bytes] = (1, b"", b"")
+        self._refresh: Started | None = None
 
     def start(self, touched: list[str], rebuild: bool) -> None:
         st, source = self.st, self.source
@@ -253,8 +270,9 @@ class _Write:
             if self._proc is None:  # too much to hand over at once, or no git yet: now
                 self._answer = _git(self.vault, source, self.root, args, lines, self.whole)
 
-    def finish(self) -> bool:
-        st, source = self.st, self.source
+    def settle(self) -> bool:
+        """The entries written; the refresh started if it is due."""
+        source = self.source
         done = self._done
         if done is None:
             rc, _, _ = self._proc.collect(600) if self._proc is not None else self._answer
@@ -271,18 +289,27 @@ class _Write:
         if self.rebuild or pending >= REFRESH_AFTER or size >= REFRESH_BYTES:
             # Records a stat only where the file hashes to the committed blob (see above).
             args = ["update-index", "-q", "--ignore-missing", "--refresh"]
-            _git(self.vault, source, self.root, args, whole=self.whole)
+            self._refresh = _start_git(self.vault, source, self.root, args, None, self.whole)
+            if self._refresh is None:
+                _git(self.vault, source, self.root, args, whole=self.whole)
             pending = 0
-        st.unrefreshed[source] = pending
+        self.pending = pending
+        return True
+
+    def seal(self) -> bool:
+        """The refresh done, and the index's checksum recorded for `.last_sync`."""
+        if self._refresh is not None:
+            self._refresh.collect(600)  # as before: a failed refresh leaves stats unset
+        self.st.unrefreshed[self.source] = self.pending
         sha = checksum(self.path)
         if sha is None:
             return False
-        st.indexes[source] = sha
+        self.st.indexes[self.source] = sha
         return True
 
 
 def _start_git(
-    vault: Path, source: str, root: str, args: list[str], stdin: bytes, whole: bool
+    vault: Path, source: str, root: str, args: list[str], stdin: bytes | None, whole: bool
 ) -> Started | None:
     """`git ARGS` on this source's index, started with `stdin` as its input."""
     from vaultsync import gitrun

@@ -287,6 +287,8 @@ class State:
     index_roots: dict[str, str] = field(default_factory=dict)  # where the last scans were
     rebuilt: bool = False
     moved: bool = False  # made to follow a HEAD that moved since it was saved: rewrite it
+    # Git indexes still being refreshed (statefile.save_details): `save` waits for them.
+    sealing: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.files.on_lost = self._lost

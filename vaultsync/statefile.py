@@ -230,14 +230,25 @@ def save_details(vault: Path, state: State) -> None:
                     files.replaced.discard(source)
                 state.counts[source] = {f: len(entries) for f, entries in sorted(folders.items())}
     finally:
-        indexes_written()
+        # The refreshes git now runs (a first import's: the sources hashed again) are
+        # waited for by `save`, beside the vault's own index.
+        state.sealing = indexes_written()
     state.touched.clear()
+
+
+def _seal(state: State) -> None:
+    """Wait for the index refreshes save_details started; their checksums go in."""
+    sealing, state.sealing = state.sealing, None
+    if sealing is not None:
+        sealing()
 
 
 def save(vault: Path, state: State) -> None:
     from vaultsync import statejournal
 
+    _seal(state)  # first: an index still being refreshed would look unusable
     save_details(vault, state)  # what save_details already wrote is not written again
+    _seal(state)
     files = state.files
     sources: dict[str, Any] = {}
     for source in files:
