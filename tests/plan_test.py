@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from tests.conftest import Env
+from vaultsync import state
+from vaultsync.plan import _append_schema
 
 
 def transcripts(env: Env, count: int, deletions: str) -> Path:
@@ -62,3 +64,19 @@ def test_deletions_must_be_follow_or_keep(env: Env) -> None:
     config.write_text(config.read_text().replace('"keep"', '"archive"'))
     err = env.vs("sync", code=2).stderr
     assert "sources[0].deletions" in err and "keep" in err
+
+
+def test_only_a_file_the_append_path_can_take_is_read_for_an_append() -> None:
+    """The prefix proof is hashed (read_snapshot's prefix) only where appended.growth
+    could use it: a 545 MB JSON export is not hashed twice at every sync."""
+    st = state.State()
+    for vp in ("s/big.jsonl", "s/export.json"):
+        st.put(vp, state.Entry(1 << 20, 1, 1, 1, "a" * 40))
+    assert _append_schema("s/export.json", "auto", st) is None  # never checked as lines
+    assert _append_schema("s/export.json", "none", st) is None
+    assert _append_schema("s/big.jsonl", "auto", st) is None  # no schema recorded yet
+    st.line_schemas["s/big.jsonl"] = ["a" * 40, "jsonl"]
+    assert _append_schema("s/big.jsonl", "auto", st) == "jsonl"
+    st.line_schemas["s/big.jsonl"] = ["b" * 40, "jsonl"]  # recorded for another version
+    assert _append_schema("s/big.jsonl", "auto", st) is None
+    assert _append_schema("s/big.jsonl", "jsonl", st) == "jsonl"

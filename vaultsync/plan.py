@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vaultsync import config, state
-from vaultsync.appended import APPEND_MIN_BYTES, Growth, check_new_lines, growth, summary
+from vaultsync.appended import APPEND_MIN_BYTES, Growth, check_new_lines, growth, is_lines, summary
 from vaultsync.config import Config, Source
 from vaultsync.errors import UsageError
 from vaultsync.gitvault import GitVault, iso_z, utc_now
@@ -269,9 +269,14 @@ def _plan_file(
     if prior is not None and prior.stat == cand.stat:
         p.rejected[vp] = prior  # still the same rejected content: not read again
         return None
+    rel = vp.partition("/")[2]
+    schema = schemas.pick_schema(cand.source.schema, rel)
+    # An append's proof (appended.growth) is hashed with the file's own id, for a file
+    # the append path can take: not every big file (a 545 MB JSON export is no append).
+    can_grow = old is not None and old.size >= APPEND_MIN_BYTES
+    prefix = old.size if old is not None and can_grow and _append_schema(vp, schema, st) else 0
     try:
-        # An append's proof (appended.growth) is hashed with the file's own id.
-        snap = read_snapshot(cand.path, old.size if old and old.size >= APPEND_MIN_BYTES else 0)
+        snap = read_snapshot(cand.path, prefix)
     except Unreadable as exc:
         p.rejected[vp] = Rejection(str(exc), None, cand.stat, iso_z(utc_now()))
         return None
@@ -285,9 +290,7 @@ def _plan_file(
         # This disk still has the version another machine has since replaced: not a
         # change here (committing it would put the old memory back over the new one).
         return None
-    rel = vp.partition("/")[2]
     policy = cfg.secrets_for(cand.source)
-    schema = schemas.pick_schema(cand.source.schema, rel)
     grown = _appended(snap, vp, schema, st, committed, vault)
     secrets = secret_findings(snap.data[grown[1].offset :] if grown else snap.data, policy)
     if grown is not None and secrets and policy == "redact":
@@ -340,14 +343,20 @@ def _appended(
     old = st.entry(vp)
     if old is None or committed is None or committed != old.blob or len(data) < APPEND_MIN_BYTES:
         return None
-    known = st.line_schemas.get(vp)
-    auto = schema == "auto"
-    if auto:
-        schema = known[1] if known and known[0] == committed else ""
     proved = snap.prefix_blob if len(data) > old.size else None
-    g = growth(data, vp, old.size, committed, schema or None, proved)
-    checked = check_new_lines(data, vp, g, auto, vault) if g else None
+    g = growth(data, vp, old.size, committed, _append_schema(vp, schema, st), proved)
+    checked = check_new_lines(data, vp, g, schema == "auto", vault) if g else None
     return (checked, g) if checked is not None and g is not None else None
+
+
+def _append_schema(vp: str, schema: str, st: State) -> str | None:
+    """The schema an append to this file is checked against (for "auto": the one its
+    committed version was checked against), or None: the file is checked whole."""
+    if schema == "auto":
+        known = st.line_schemas.get(vp)
+        old = st.entry(vp)
+        schema = known[1] if known and old is not None and known[0] == old.blob else ""
+    return schema if schema and schema != "none" and is_lines(vp, schema) else None
 
 
 def by_lines(checked: schemas.Checked) -> bool:
