@@ -10,11 +10,12 @@ and was never recorded is checked whole once, as before."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from vaultsync.reader import blob_id
 
 if TYPE_CHECKING:
     from vaultsync import schemas
@@ -59,9 +60,7 @@ def growth(
     if old_size <= 0 or len(data) <= old_size or data[old_size - 1 : old_size] != b"\n":
         return None
     if prefix_blob is None:
-        h = hashlib.sha1(b"blob %d\0" % old_size)
-        h.update(memoryview(data)[:old_size])
-        prefix_blob = h.hexdigest()
+        prefix_blob = blob_id(memoryview(data)[:old_size])
     if prefix_blob != old_blob:
         return None
     return Growth(old_size, schema, data)

@@ -100,16 +100,20 @@ class Committer:
             self._spill()
             return
         self._spill()
-        ref = self.writer.blob(data) if data is not None else blob
-        assert ref is not None  # stored already (no bytes held) means a known blob id
-        self._commands += file_command(vp, ref)
+        self._stream(vp, blob, data)
 
     def _spill(self) -> None:
         """Hand what is held to fast-import: the commit is too big for smallcommit."""
         held, self._small, self._small_bytes = self._small, [], 0
         self._ahead = None  # fast-import writes the trees
         for vp, blob, data in held:
-            self._commands += file_command(vp, self.writer.blob(data) if data is not None else blob)
+            self._stream(vp, blob, data)
+
+    def _stream(self, vp: str, blob: str | None, data: bytes | None) -> None:
+        """One file to fast-import: its bytes as a blob, or the id of one stored already."""
+        ref = self.writer.blob(data) if data is not None else blob
+        assert ref is not None  # stored already (no bytes held) means a known blob id
+        self._commands += file_command(vp, ref)
 
     def _write_small(self, p: Plan, message: str, when: datetime, ident: Ident) -> bool:
         """The commit written in-process, if smallcommit takes it (see there)."""

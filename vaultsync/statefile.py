@@ -101,22 +101,24 @@ def _parse(doc: dict[str, Any], vault: Path) -> State | None:
     if st is None:
         return None
     for source, ref in doc["sources"].items():
-        sha1, size, mtime_ns, inode = ref["detail"]
-        detail = Detail(sha1, size, mtime_ns, inode)
-        if not (isinstance(sha1, str) and all(type(x) is int for x in detail[1:])):
-            raise ValueError("a detail reference of the wrong shape")
         counts = ref["counts"]
         if not all(type(n) is int for n in counts.values()):
             raise ValueError("a folder count that is not an integer")
-        st.details[source] = detail
+        st.details[source] = _reference(ref["detail"])
         st.counts[source] = counts
         if "journal" in ref:
-            sha1, size, mtime_ns, inode = ref["journal"]
-            st.journals[source] = Detail(sha1, size, mtime_ns, inode)
-            if not (isinstance(sha1, str) and all(type(x) is int for x in ref["journal"][1:])):
-                raise ValueError("a journal reference of the wrong shape")
+            st.journals[source] = _reference(ref["journal"])
         st.files.pending[source] = _loader(vault, source, st)
     return st
+
+
+def _reference(value: Any) -> Detail:
+    """A detail or journal file as the summary names it: [sha1, size, mtime_ns, inode]."""
+    sha1, size, mtime_ns, inode = value
+    ref = Detail(sha1, size, mtime_ns, inode)
+    if not (isinstance(sha1, str) and all(type(x) is int for x in ref[1:])):
+        raise ValueError("a file reference of the wrong shape")
+    return ref
 
 
 def _loader(vault: Path, source: str, st: State) -> Any:

@@ -50,25 +50,22 @@ def read(vault: Path, source: str, detail: Detail, journal: Detail) -> dict[str,
             return None
         rows: dict[str, list[Any]] = {}
         for row in doc["rows"]:
-            if not (
-                isinstance(row, list)
-                and len(row) in (1, 6)
-                and isinstance(row[0], str)
-                and (
-                    len(row) == 1
-                    or (
-                        len(row) == 6
-                        and all(type(x) is int for x in row[1:5])
-                        and isinstance(row[5], str)
-                        and len(row[5]) == BLOB_LEN
-                    )
-                )
-            ):
+            if not _well_formed(row):
                 raise ValueError("a journal row of the wrong shape")
             rows[row[0]] = row
         return rows
     except _DAMAGE:
         return None
+
+
+def _well_formed(row: Any) -> bool:
+    """[path] (a drop) or [path, size, mtime_ns, ctime_ns, inode, blob] (a put)."""
+    if not (isinstance(row, list) and row and isinstance(row[0], str)):
+        return False
+    if len(row) == 1:
+        return True
+    blob = row[5] if len(row) == 6 else None
+    return all(type(x) is int for x in row[1:5]) and isinstance(blob, str) and len(blob) == BLOB_LEN
 
 
 def replay(folders: Folders, rows: dict[str, list[Any]]) -> None:
@@ -126,6 +123,6 @@ def drop(vault: Path, state: State, source: str) -> None:
     """The detail file was written whole: the journal of the old one goes (once the
     summary no longer names it, it would only be ignored)."""
     state.journal_rows.pop(source, None)
-    if state.journals.pop(source, None) is not None or path_of(vault, source).exists():
-        with contextlib.suppress(OSError):
-            path_of(vault, source).unlink()
+    state.journals.pop(source, None)
+    with contextlib.suppress(OSError):
+        path_of(vault, source).unlink()
